@@ -1,0 +1,5 @@
+"""`python -m api COMMAND`: see api.cli."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,96 @@
+"""Operator commands: `python -m api migrate` and `python -m api settings`."""
+
+import time
+from importlib import resources
+
+import click
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, pool, text
+from sqlalchemy.engine import make_url
+
+from .config import ConfigError, Settings, load_settings
+from .seed import seed
+
+# Connections the stack opens besides the API: the exporter, migrate, an operator's psql.
+RESERVED_CONNECTIONS = 10
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+def cli() -> None:
+    """Operate the API's database and inspect its configuration."""
+
+
+@cli.command()
+@click.option("--wait", default=60, show_default=True, help="Seconds to wait for the database.")
+def migrate(wait: int) -> None:
+    """Wait for the database, upgrade it to the newest schema, seed reference data."""
+    settings = _settings()
+    engine = create_engine(settings.DATABASE_URL, poolclass=pool.NullPool)
+    target = make_url(settings.DATABASE_URL).render_as_string(hide_password=True)
+
+    click.echo(f"1/4 waiting up to {wait} s for {target}")
+    _wait_for_database(engine, wait)
+
+    click.echo("2/4 alembic upgrade head")
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("api") / "migrations"))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+    click.echo("3/4 seeding reference data")
+    with engine.begin() as connection:
+        added = seed(connection)
+    click.echo(f"    added {added['world']} world and {added['fortune']} fortune rows")
+
+    click.echo("4/4 checking DB_CONNECTION_BUDGET against max_connections")
+    with engine.connect() as connection:
+        max_connections = int(connection.execute(text("SHOW max_connections")).scalar_one())
+        reserved = int(connection.execute(text("SHOW superuser_reserved_connections")).scalar_one())
+    available = max_connections - reserved - RESERVED_CONNECTIONS
+    if available < settings.DB_CONNECTION_BUDGET:
+        raise click.ClickException(
+            f"DB_CONNECTION_BUDGET={settings.DB_CONNECTION_BUDGET} exceeds what the database "
+            f"allows: max_connections={max_connections} - {reserved} reserved for superusers "
+            f"- {RESERVED_CONNECTIONS} for tools = {available}"
+        )
+    click.echo(f"    budget {settings.DB_CONNECTION_BUDGET} <= {available} usable connections")
+
+
+@cli.command("settings")
+def show_settings() -> None:
+    """Print the effective settings, derived values included (password hidden)."""
+    settings = _settings()
+    for name, value in settings.model_dump().items():
+        if name == "DATABASE_URL":
+            value = make_url(value).render_as_string(hide_password=True)
+        click.echo(f"{name}={value}")
+    click.echo(f"# database connections at most: {settings.connections_needed}")
+
+
+def _wait_for_database(engine, seconds: int) -> None:
+    """Retry a connection once a second until it works or `seconds` pass."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            return
+        except Exception as exc:
+            if time.monotonic() >= deadline:
+                reason = str(exc).strip().splitlines()[0]
+                message = f"database not reachable after {seconds} s: {reason}"
+                raise click.ClickException(message) from None
+            time.sleep(1)
+
+
+def main() -> None:
+    cli(prog_name="python -m api")

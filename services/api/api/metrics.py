@@ -1,0 +1,143 @@
+"""The metrics contract (docs/metrics.md): every metric the API exports, and the Flask wiring.
+
+All metrics live in prometheus_client's multiprocess directory: workers write request, pool
+and event-loop metrics, the gunicorn master writes backlog and worker metrics, and only the
+master serves them (api.master_monitor). Per-worker gauges carry a `worker` label (the pid)
+and use a `live*` mode, so a dead worker's series vanish; counters and histograms carry no
+worker label, because their files outlive the worker and a pid label would grow without bound.
+"""
+
+import os
+import platform
+from importlib import metadata
+
+from flask import Flask, request
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_flask_exporter import PrometheusMetrics
+
+from . import __version__
+
+# 1 ms to 10 s, about three buckets per decade.
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+INFLIGHT_REQUESTS = Gauge(
+    "api_inflight_requests",
+    "Requests a worker is serving right now.",
+    ["worker"],
+    multiprocess_mode="livesum",
+)
+WORKER_CONNECTIONS = Gauge(
+    "api_worker_connections",
+    "Requests a worker can serve at once (gevent: worker_connections; gthread: threads).",
+    ["worker"],
+    multiprocess_mode="livesum",
+)
+LISTEN_BACKLOG = Gauge(
+    "api_listen_backlog",
+    "Connections waiting in the kernel accept queue of the listening socket(s).",
+    multiprocess_mode="max",
+)
+LISTEN_BACKLOG_LIMIT = Gauge(
+    "api_listen_backlog_limit",
+    "Effective accept queue limit: min(backlog setting, net.core.somaxconn).",
+    multiprocess_mode="max",
+)
+EVENT_LOOP_LAG = Histogram(
+    "api_event_loop_lag_seconds",
+    "How late a periodic timer greenlet wakes up in a worker's event loop.",
+    buckets=LATENCY_BUCKETS,
+)
+EVENT_LOOP_BLOCKED = Counter(
+    "api_event_loop_blocked_total",
+    "Times gevent's monitor thread found a worker's event loop blocked beyond the threshold.",
+)
+DB_POOL_SIZE = Gauge(
+    "api_db_pool_size",
+    "Connections the worker's pool keeps (pool_size).",
+    ["worker"],
+    multiprocess_mode="livesum",
+)
+DB_POOL_CHECKED_OUT = Gauge(
+    "api_db_pool_checked_out",
+    "Pool connections in use by requests.",
+    ["worker"],
+    multiprocess_mode="livesum",
+)
+DB_POOL_OVERFLOW = Gauge(
+    "api_db_pool_overflow",
+    "Connections open beyond pool_size (at most DB_MAX_OVERFLOW).",
+    ["worker"],
+    multiprocess_mode="livesum",
+)
+DB_POOL_CHECKOUT = Histogram(
+    "api_db_pool_checkout_seconds",
+    "Time a request waited for a pool connection (including opening a new one).",
+    buckets=LATENCY_BUCKETS,
+)
+DB_POOL_TIMEOUTS = Counter(
+    "api_db_pool_timeouts_total",
+    "Requests shed with 503 because no pool connection came within DB_POOL_TIMEOUT.",
+)
+WORKERS = Gauge(
+    "api_workers",
+    "Live gunicorn workers, as the master counts them.",
+    multiprocess_mode="max",
+)
+WORKER_RESTARTS = Counter(
+    "api_worker_restarts_total",
+    "Workers that ended and were replaced, by reason (exit, timeout, killed).",
+    ["reason"],
+)
+BUILD_INFO = Gauge(
+    "api_build_info",
+    "Constant 1, labelled with the versions that make up this build.",
+    ["version", "python", "gunicorn", "gevent", "flask", "sqlalchemy"],
+    multiprocess_mode="max",
+)
+
+
+def worker_label() -> str:
+    """The `worker` label value of the calling process."""
+    return str(os.getpid())
+
+
+def route_template(req) -> str:
+    """Label requests by route template, never by raw URL (unbounded cardinality)."""
+    return req.url_rule.rule if req.url_rule is not None else "<unmatched>"
+
+
+# prometheus-flask-exporter names the label after the function: the contract says `path`.
+route_template.__name__ = "path"
+
+
+def init_app(app: Flask) -> None:
+    """Count requests in flight and record request metrics, unless METRICS_ENABLED is off."""
+    if not app.config["METRICS_ENABLED"]:
+        return
+    # A private registry: the exporter registers per app, and tests build many apps. The
+    # values still land in the multiprocess directory, where the master reads them.
+    PrometheusMetrics(
+        app,
+        path=None,
+        registry=CollectorRegistry(auto_describe=True),
+        group_by=route_template,
+        buckets=LATENCY_BUCKETS,
+    )
+
+    @app.before_request
+    def _count_inflight():
+        INFLIGHT_REQUESTS.labels(worker=worker_label()).inc()
+        request.environ["api.inflight_counted"] = True
+
+    @app.teardown_request
+    def _uncount_inflight(_exc):
+        if request.environ.pop("api.inflight_counted", False):
+            INFLIGHT_REQUESTS.labels(worker=worker_label()).dec()
+
+
+def set_build_info() -> None:
+    """Publish the component versions (called once, by the master)."""
+    versions = {
+        name: metadata.version(name) for name in ("gunicorn", "gevent", "flask", "sqlalchemy")
+    }
+    BUILD_INFO.labels(version=__version__, python=platform.python_version(), **versions).set(1)

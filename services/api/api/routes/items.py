@@ -1,0 +1,76 @@
+"""/api/items: a complete resource to copy from (validation, keyset pages, idempotent POST)."""
+
+from flask import Blueprint, Response, abort, request, url_for
+
+from .. import crud
+from ..db import get_session
+from ..models import Item
+from ..schemas import ItemCreate, ItemPage, ItemPublic, ItemUpdate, ListItemsQuery
+from ..validation import parse_json, parse_query
+
+bp = Blueprint("items", __name__, url_prefix="/api/items")
+
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+
+
+def get_item_or_404(item_id: int) -> Item:
+    """Return the item; abort with 404 if there is no item with this id."""
+    item = crud.get_item(session=get_session(), item_id=item_id)
+    if item is None:
+        abort(404, f"There is no item {item_id}.")
+    return item
+
+
+def idempotency_key() -> str | None:
+    """The Idempotency-Key header, if any; 400 if it is empty or too long."""
+    key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
+    if key is not None and not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+        abort(
+            400, f"{IDEMPOTENCY_KEY_HEADER} must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters."
+        )
+    return key
+
+
+@bp.post("")
+def create_item():
+    """Create an item; with an Idempotency-Key, retries return the first result (200)."""
+    key = idempotency_key()
+    data = parse_json(ItemCreate)
+    if key is None:
+        body, created = crud.create_item(session=get_session(), data=data), True
+    else:
+        body, created = crud.create_item_once(session=get_session(), key=key, data=data)
+    location = url_for("items.get_item", item_id=body["id"])
+    return body, 201 if created else 200, {"Location": location}
+
+
+@bp.get("")
+def list_items():
+    """List items in id order, `limit` at a time; pass `next_cursor` back as `cursor`."""
+    query = parse_query(ListItemsQuery)
+    items, more = crud.list_items(session=get_session(), after_id=query.after_id, limit=query.limit)
+    next_cursor = ListItemsQuery.encode_cursor(items[-1].id) if more else None
+    return ItemPage(items=items, next_cursor=next_cursor).model_dump(mode="json")
+
+
+@bp.get("/<int:item_id>")
+def get_item(item_id: int):
+    """Return one item."""
+    return ItemPublic.model_validate(get_item_or_404(item_id)).model_dump(mode="json")
+
+
+@bp.patch("/<int:item_id>")
+def update_item(item_id: int):
+    """Change some fields of an item."""
+    changes = parse_json(ItemUpdate)
+    item = get_item_or_404(item_id)
+    return crud.update_item(session=get_session(), item=item, changes=changes)
+
+
+@bp.delete("/<int:item_id>")
+def delete_item(item_id: int):
+    """Delete an item (204), or 404 if it does not exist."""
+    if not crud.delete_item(session=get_session(), item_id=item_id):
+        abort(404, f"There is no item {item_id}.")
+    return Response(status=204)

@@ -1,0 +1,81 @@
+"""The TechEmpower Framework Benchmarks test types, served by their rules (shared/tfb)."""
+
+import random
+
+from flask import Blueprint, Response, render_template, request
+
+from .. import crud
+from ..db import get_session
+
+bp = Blueprint("tfb", __name__)
+
+WORLD_ROWS = 10_000
+MAX_QUERIES = 500
+ADDITIONAL_FORTUNE = (0, "Additional fortune added at request time.")
+
+
+def query_count() -> int:
+    """?queries= clamped to 1..500; missing, empty or not an integer counts as 1."""
+    try:
+        count = int(request.args.get("queries", ""))
+    except ValueError:
+        return 1
+    return min(max(count, 1), MAX_QUERIES)
+
+
+def random_world_id() -> int:
+    return random.randint(1, WORLD_ROWS)
+
+
+@bp.get("/json")
+def get_json():
+    """Serialise a fresh message object."""
+    return {"message": "Hello, World!"}
+
+
+@bp.get("/plaintext")
+def get_plaintext():
+    """Return the 13-byte greeting as text/plain."""
+    return Response("Hello, World!", mimetype="text/plain")
+
+
+def connection():
+    return crud.autocommit_connection(session=get_session())
+
+
+@bp.get("/db")
+def get_db_row():
+    """Fetch one random World row."""
+    return crud.get_world(connection=connection(), world_id=random_world_id())
+
+
+@bp.get("/queries")
+def get_queries():
+    """Fetch N random World rows, one query each."""
+    conn = connection()
+    return [
+        crud.get_world(connection=conn, world_id=random_world_id()) for _ in range(query_count())
+    ]
+
+
+@bp.get("/updates")
+def update_queries():
+    """Fetch N distinct random World rows one by one, give each a new number, write them back."""
+    conn = connection()
+    worlds = [
+        crud.get_world(connection=conn, world_id=world_id)
+        for world_id in random.sample(range(1, WORLD_ROWS + 1), query_count())
+    ]
+    for world in worlds:
+        world["randomNumber"] = random_world_id()
+    crud.update_worlds(connection=conn, worlds=worlds)
+    return worlds
+
+
+@bp.get("/fortunes")
+def list_fortunes():
+    """Render all fortunes plus one added now, sorted by message, HTML-escaped."""
+    fortunes = crud.list_fortunes(connection=connection())
+    fortunes.append(ADDITIONAL_FORTUNE)
+    fortunes.sort(key=lambda fortune: fortune[1])
+    return render_template("fortunes.html", fortunes=fortunes)

@@ -1,0 +1,1 @@
+"""Real processes for the test suites and benchmarks: PostgreSQL, gunicorn, free ports."""
