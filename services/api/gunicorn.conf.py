@@ -47,7 +47,10 @@ backlog = settings.GUNICORN_BACKLOG  # connections queued in the kernel once wor
 
 # ---------------------------------------------------------------- Worker processes
 workers = settings.WEB_CONCURRENCY  # gevent: one event loop per core, not 2 x cores + 1
-worker_class = settings.GUNICORN_WORKER_CLASS
+# gevent: gunicorn's gevent worker, closing idle keep-alive connections on stop (see module).
+worker_class = {"gevent": "api.gunicorn_worker.DrainingGeventWorker"}.get(
+    settings.GUNICORN_WORKER_CLASS, settings.GUNICORN_WORKER_CLASS
+)
 worker_connections = settings.GUNICORN_WORKER_CONNECTIONS  # greenlets per worker
 threads = settings.GUNICORN_THREADS  # gthread only; gevent ignores it
 max_requests = settings.GUNICORN_MAX_REQUESTS  # requests

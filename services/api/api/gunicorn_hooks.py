@@ -21,6 +21,7 @@ def post_worker_init(worker, settings: Settings) -> None:
     label = metrics.worker_label()
     metrics.WORKER_CONNECTIONS.labels(worker=label).set(settings.concurrency_per_worker)
     metrics.INFLIGHT_REQUESTS.labels(worker=label).set(0)
+    metrics.OPEN_CONNECTIONS.labels(worker=label).set(0)
     db.get_engine(worker.wsgi).pool.publish_state()
     if is_gevent:
         worker_monitor.start(settings.EVENT_LOOP_BLOCKED_THRESHOLD_MS)

@@ -32,6 +32,12 @@ WORKER_CONNECTIONS = Gauge(
     ["worker"],
     multiprocess_mode="livesum",
 )
+OPEN_CONNECTIONS = Gauge(
+    "api_open_connections",
+    "Client connections a gevent worker holds, busy or idle keep-alive (each takes a slot).",
+    ["worker"],
+    multiprocess_mode="livesum",
+)
 LISTEN_BACKLOG = Gauge(
     "api_listen_backlog",
     "Connections waiting in the kernel accept queue of the listening socket(s).",
