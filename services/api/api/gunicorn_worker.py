@@ -10,6 +10,7 @@ nginx sees a closed idle upstream connection and opens another (to a live replic
 It also counts open connections: each one, busy or idle, holds one of worker_connections.
 """
 
+import contextlib
 import socket
 
 import gevent
@@ -73,7 +74,5 @@ class DrainingGeventWorker(GeventWorker):
         for greenlet in list(self.idle):
             client = self.clients.get(greenlet)
             if client is not None:
-                try:
+                with contextlib.suppress(OSError):  # already closed by the peer
                     client.shutdown(socket.SHUT_RDWR)  # wakes the waiting read with EOF
-                except OSError:
-                    pass  # already closed by the peer

@@ -37,22 +37,27 @@ def postgres():
     except ThrowawayPostgresUnavailable as exc:
         pytest.exit(str(exc), returncode=2)
     try:
-        migrate(server.url)
+        run_api_command("migrate", "--wait", "10", DATABASE_URL=server.url).check_returncode()
         yield server
     finally:
         server.stop()
 
 
-def migrate(database_url: str) -> subprocess.CompletedProcess:
-    """Run `python -m api migrate` against `database_url`, as operators do."""
+def run_api_command(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """Run `python -m api ARGS` with `env` added, as operators do; never raises."""
     return subprocess.run(
-        [sys.executable, "-m", "api", "migrate", "--wait", "10"],
+        [sys.executable, "-m", "api", *args],
         cwd=API_DIR,
-        env={**os.environ, "DATABASE_URL": database_url},
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
-        check=True,
     )
+
+
+@pytest.fixture
+def api_command():
+    """api_command("migrate", DATABASE_URL=...) -> CompletedProcess of `python -m api ...`."""
+    return run_api_command
 
 
 @pytest.fixture

@@ -1,0 +1,48 @@
+"""What users read matches the code: every setting and every metric is documented."""
+
+import re
+from pathlib import Path
+
+from prometheus_client import Counter
+from prometheus_client.metrics import MetricWrapperBase
+
+from api import metrics
+from api.config import Settings
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def documented_names(path: Path) -> set[str]:
+    """Names in the first column of the Markdown tables of `path`."""
+    return set(re.findall(r"^\| `([A-Za-z_]+)` \|", path.read_text(), flags=re.MULTILINE))
+
+
+def exported_metric_names() -> set[str]:
+    """The api_* metrics of api.metrics, and the ones prometheus-flask-exporter adds."""
+    declared = {
+        # prometheus_client keeps counter names without their _total suffix.
+        value._name + ("_total" if isinstance(value, Counter) else "")
+        for value in vars(metrics).values()
+        if isinstance(value, MetricWrapperBase)
+    }
+    return declared | {
+        "flask_http_request_duration_seconds",
+        "flask_http_request_total",
+        "flask_http_request_exceptions_total",
+    }
+
+
+def test_every_setting_is_in_the_configuration_guide():
+    assert set(Settings.model_fields) <= documented_names(REPO / "docs/configuration.md")
+
+
+def test_every_setting_is_in_env_example():
+    text = (REPO / ".env.example").read_text()
+    missing = [
+        name for name in Settings.model_fields if not re.search(rf"^#? ?{name}=", text, re.M)
+    ]
+    assert not missing
+
+
+def test_every_metric_is_in_the_metrics_guide():
+    assert exported_metric_names() <= documented_names(REPO / "docs/metrics.md")
