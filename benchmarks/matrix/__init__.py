@@ -1,0 +1,1 @@
+"""The serving-mode benchmark matrix: which way of serving Flask holds high concurrency best."""

@@ -1,0 +1,152 @@
+"""The serving modes the matrix compares, each a command that serves the API on a port."""
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+API_DIR = REPO / "services/api"
+GUNICORN_CONF = API_DIR / "gunicorn.conf.py"
+MEINHELD_VENV = REPO / "benchmarks/.venv-meinheld"
+CPUS = len(os.sched_getaffinity(0))
+SEED_WORKERS = 2 * CPUS + 1  # the seed article's `multiprocessing.cpu_count() * 2 + 1`
+
+ALL_WORKLOADS = ("plaintext", "json", "db", "db_sleep")
+WORKLOAD_PATHS = {
+    "plaintext": "/plaintext",
+    "json": "/json",
+    "db": "/db",
+    "db_sleep": "/db/sleep?ms=50",
+}
+
+
+@dataclass(frozen=True)
+class Mode:
+    """How to start one server. `{port}` in the command is replaced by the port to serve on."""
+
+    name: str
+    group: str  # "serving" (the research question), "variant" (of this project), "ceiling"
+    description: str
+    command: tuple[str, ...]
+    env: dict[str, str] = field(default_factory=dict)
+    workloads: tuple[str, ...] = ALL_WORKLOADS
+    python: Path = Path(sys.executable)
+
+    def argv(self, port: int) -> list[str]:
+        return [part.format(port=port, python=self.python) for part in self.command]
+
+
+def _gunicorn(conf: Path = GUNICORN_CONF, app: str = "api.wsgi:app", *extra: str) -> tuple:
+    return ("{python}", "-m", "gunicorn", "-c", str(conf), *extra, app)
+
+
+def _gunicorn_env(**overrides: str | int) -> dict[str, str]:
+    return {"GUNICORN_BIND": "127.0.0.1:{port}", **{k: str(v) for k, v in overrides.items()}}
+
+
+BASELINE = "gunicorn-gevent"
+
+MODES = [
+    Mode(
+        "flask-dev-threaded",
+        "serving",
+        "Flask development server, app.run(threaded=True): a thread per connection",
+        ("{python}", "-m", "benchmarks.matrix.servers.flask_dev", "{port}", "threaded"),
+    ),
+    Mode(
+        "flask-dev-processes",
+        "serving",
+        f"Flask development server, app.run(processes={SEED_WORKERS}): a fork per request",
+        (
+            "{python}",
+            "-m",
+            "benchmarks.matrix.servers.flask_dev",
+            "{port}",
+            f"processes={SEED_WORKERS}",
+        ),
+    ),
+    Mode(
+        "gevent-pywsgi",
+        "serving",
+        "gevent.pywsgi.WSGIServer + monkey.patch_all(), one process, as in the seed article",
+        ("{python}", "-m", "benchmarks.matrix.servers.gevent_pywsgi", "{port}"),
+    ),
+    Mode(
+        "gunicorn-sync",
+        "serving",
+        f"gunicorn sync workers ({SEED_WORKERS} = 2 x cores + 1)",
+        _gunicorn(),
+        _gunicorn_env(GUNICORN_WORKER_CLASS="sync", WEB_CONCURRENCY=SEED_WORKERS),
+    ),
+    Mode(
+        "gunicorn-gthread",
+        "serving",
+        f"gunicorn gthread, {SEED_WORKERS} workers x {2 * CPUS} threads (the seed's numbers)",
+        _gunicorn(),
+        _gunicorn_env(
+            GUNICORN_WORKER_CLASS="gthread", WEB_CONCURRENCY=SEED_WORKERS, GUNICORN_THREADS=2 * CPUS
+        ),
+    ),
+    Mode(
+        "gunicorn-gevent-no-psycogreen",
+        "serving",
+        f"gunicorn gevent, {CPUS} workers, psycopg2 without a wait callback",
+        _gunicorn(),
+        _gunicorn_env(DB_COOPERATIVE_IO="false"),
+    ),
+    Mode(
+        BASELINE,
+        "serving",
+        f"this project: gunicorn gevent, {CPUS} workers (one per core), psycogreen",
+        _gunicorn(),
+        _gunicorn_env(),
+    ),
+    Mode(
+        "meinheld",
+        "serving",
+        f"gunicorn + meinheld worker, {SEED_WORKERS} workers (installed with --no-deps)",
+        _gunicorn(GUNICORN_CONF, "api.wsgi:app", "-k", "meinheld.gmeinheld.MeinheldWorker"),
+        _gunicorn_env(GUNICORN_WORKER_CLASS="sync", WEB_CONCURRENCY=SEED_WORKERS),
+        python=MEINHELD_VENV / "bin/python",
+    ),
+    Mode(
+        "gunicorn-gevent-2xcores+1",
+        "variant",
+        f"this project with {SEED_WORKERS} workers (2 x cores + 1) instead of {CPUS}",
+        _gunicorn(),
+        _gunicorn_env(WEB_CONCURRENCY=SEED_WORKERS),
+    ),
+    Mode(
+        "gunicorn-gevent-metrics-off",
+        "variant",
+        "this project with METRICS_ENABLED=false",
+        _gunicorn(),
+        _gunicorn_env(METRICS_ENABLED="false"),
+    ),
+    Mode(
+        "gunicorn-gevent-via-nginx",
+        "variant",
+        "this project behind nginx (keep-alive upstream, buffering), the stack's request path",
+        _gunicorn(),
+        _gunicorn_env(),
+    ),
+    Mode(
+        "raw-wsgi-gevent",
+        "ceiling",
+        "a framework-free WSGI app on this project's gunicorn gevent configuration",
+        _gunicorn(
+            REPO / "benchmarks/matrix/servers/raw_gunicorn.conf.py",
+            "benchmarks.matrix.servers.raw_wsgi:app",
+        ),
+        _gunicorn_env(),
+    ),
+    Mode(
+        "nginx-static",
+        "ceiling",
+        "nginx returning a fixed body (no application at all)",
+        (),
+        workloads=("plaintext", "json"),
+    ),
+]
+MODES_BY_NAME = {mode.name: mode for mode in MODES}

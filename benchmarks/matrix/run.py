@@ -1,0 +1,321 @@
+"""Run the serving-mode matrix: every mode × workload × concurrency, interleaved over rounds.
+
+    python -m benchmarks.matrix.run [--rounds 3] [--duration 5] [--modes a,b] [--out DIR]
+
+Each round visits the modes in a new random order; a mode is started, warmed up, measured
+with wrk on every workload and concurrency, then stopped. Results (every round) go to
+DIR/raw.json; `python -m benchmarks.matrix.report DIR` turns them into medians and plots.
+Load goes to 127.0.0.1 only, and every wrk run is bounded by --duration.
+"""
+
+import argparse
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+import requests
+
+from testkit.net import free_port, port_open, wait_until
+from testkit.postgres import ThrowawayPostgres
+
+from .modes import API_DIR, MEINHELD_VENV, MODES, MODES_BY_NAME, REPO, WORKLOAD_PATHS, Mode
+from .servers.nginx import Nginx
+
+CONCURRENCIES = (16, 64, 256)
+WRK_TIMEOUT_SECONDS = 5
+
+
+def prepare_meinheld() -> str:
+    """Build meinheld's venv once; return what happened (the result is part of the answer)."""
+    if (MEINHELD_VENV / "bin/python").exists():
+        return "installed earlier"
+    subprocess.run([sys.executable, "-m", "venv", str(MEINHELD_VENV)], check=True)
+    pip = [str(MEINHELD_VENV / "bin/python"), "-m", "pip", "install", "--quiet"]
+    subprocess.run(pip + ["-r", str(API_DIR / "requirements.txt")], check=True)
+    strict = subprocess.run(pip + ["meinheld==1.0.2"], capture_output=True, text=True)
+    if strict.returncode == 0:
+        return "pip install meinheld==1.0.2 succeeded"
+    reason = (strict.stderr.strip().splitlines() or ["?"])[-1]
+    # meinheld pins greenlet<0.5, which does not build on Python 3.11; without its
+    # dependencies it builds against greenlet 3, whose structures it no longer matches.
+    subprocess.run(pip + ["--no-deps", "meinheld==1.0.2"], check=True)
+    return f"plain install failed ({reason}); installed with --no-deps on greenlet 3"
+
+
+class Server:
+    """A mode's process(es) on a free port."""
+
+    def __init__(self, mode: Mode, database_url: str, metrics_dir: str):
+        self.mode = mode
+        self.port = free_port()
+        self.nginx: Nginx | None = None
+        self.process: subprocess.Popen | None = None
+        self._database_url = database_url
+        self._metrics_dir = metrics_dir
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115  (open for the server's lifetime)
+
+    def start(self) -> None:
+        if self.mode.name == "nginx-static":
+            self.nginx = Nginx(self.port)
+            self.nginx.start()
+        else:
+            app_port = free_port() if self.mode.name.endswith("via-nginx") else self.port
+            env = {
+                **os.environ,
+                "PYTHONPATH": f"{REPO}:{API_DIR}",
+                "DATABASE_URL": self._database_url,
+                "METRICS_PORT": str(free_port()),
+                "PROMETHEUS_MULTIPROC_DIR": self._metrics_dir,
+                "LOG_LEVEL": "WARNING",
+                **{k: v.format(port=app_port) for k, v in self.mode.env.items()},
+            }
+            self.process = subprocess.Popen(
+                self.mode.argv(app_port),
+                cwd=API_DIR,
+                env=env,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            wait_until(lambda: self._answers(app_port), 60, f"{self.mode.name} on {app_port}")
+            if app_port != self.port:
+                self.nginx = Nginx(self.port, upstream_port=app_port)
+                self.nginx.start()
+        wait_until(lambda: self._answers(self.port), 30, f"{self.mode.name} on {self.port}")
+
+    def _answers(self, port: int) -> bool:
+        if self.process and self.process.poll() is not None:
+            self._log.seek(0)
+            tail = self._log.read().decode(errors="replace")[-2000:]
+            raise RuntimeError(f"{self.mode.name} exited with {self.process.returncode}: {tail}")
+        if not port_open(port):
+            return False
+        try:
+            return requests.get(f"http://127.0.0.1:{port}/plaintext", timeout=2).ok
+        except requests.RequestException:
+            return False
+
+    def stop(self) -> None:
+        if self.nginx:
+            self.nginx.stop()
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)  # the server and its workers
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        for entry in Path(self._metrics_dir).iterdir():
+            entry.unlink()
+
+
+_LATENCY_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
+
+
+def _seconds(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(value) * _LATENCY_UNITS[unit]
+
+
+def parse_wrk(output: str) -> dict:
+    """Requests/s, p50/p99 latency (s), and errors (socket errors + non-2xx) from wrk --latency."""
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}
+    for percentile in ("50", "99"):
+        match = re.search(rf"^\s+{percentile}%\s+(\S+)", output, re.MULTILINE)
+        result[f"p{percentile}"] = _seconds(match.group(1)) if match else None
+    errors = (
+        sum(
+            int(n)
+            for n in re.findall(
+                r"(?:connect|read|write|timeout) (\d+)", output.split("Socket errors:")[-1]
+            )
+        )
+        if "Socket errors:" in output
+        else 0
+    )
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    result["errors"] = errors + (int(non_2xx.group(1)) if non_2xx else 0)
+    result["requests"] = int(re.search(r"(\d+) requests in", output).group(1))
+    return result
+
+
+def wrk(url: str, concurrency: int, duration: int) -> dict:
+    threads = min(2, concurrency)
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{concurrency}",
+        f"-d{duration}s",
+        "--latency",
+        f"--timeout={WRK_TIMEOUT_SECONDS}s",
+        url,
+    ]
+    completed = subprocess.run(
+        command, capture_output=True, text=True, timeout=duration + WRK_TIMEOUT_SECONDS + 30
+    )
+    return parse_wrk(completed.stdout)
+
+
+def measure_cooperative_io(database_url: str, metrics_dir: str, rounds: int) -> dict:
+    """Wall time of 20 concurrent 200 ms queries on one worker, with and without psycogreen."""
+    timings: dict[str, list[float]] = {"with psycogreen": [], "without psycogreen": []}
+    for _ in range(rounds):
+        for label, cooperative in (("with psycogreen", "true"), ("without psycogreen", "false")):
+            mode = Mode(
+                label,
+                "variant",
+                label,
+                MODES_BY_NAME["gunicorn-gevent"].command,
+                {
+                    "GUNICORN_BIND": "127.0.0.1:{port}",
+                    "WEB_CONCURRENCY": "1",
+                    "DB_POOL_SIZE": "20",
+                    "DB_COOPERATIVE_IO": cooperative,
+                },
+            )
+            server = Server(mode, database_url, metrics_dir)
+            server.start()
+            try:
+                urls = [f"http://127.0.0.1:{server.port}/db/sleep?ms=200"] * 20
+                with ThreadPoolExecutor(20) as pool:
+                    list(pool.map(requests.get, urls))  # opens the pool's connections
+                    start = time.perf_counter()
+                    list(pool.map(requests.get, urls))
+                    timings[label].append(time.perf_counter() - start)
+            finally:
+                server.stop()
+    return timings
+
+
+def machine() -> dict:
+    def version(command: list[str]) -> str:
+        try:
+            out = subprocess.run(command, capture_output=True, text=True, timeout=10)
+            return (out.stdout or out.stderr).strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            return "unavailable"
+
+    with open("/proc/cpuinfo") as cpuinfo:
+        model = next(
+            (line.split(":", 1)[1].strip() for line in cpuinfo if "model name" in line), "?"
+        )
+    return {
+        "cpu": model,
+        "cpus": len(os.sched_getaffinity(0)),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "wrk": version(["wrk", "--version"]),
+        "postgres": version(["postgres", "--version"]),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument("--modes", default=",".join(mode.name for mode in MODES))
+    parser.add_argument("--concurrency", default=",".join(map(str, CONCURRENCIES)))
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    parser.add_argument("--out", type=Path, default=REPO / f"benchmarks/results/{stamp}")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is missing: run scripts/install-test-tools (Debian's wrk package)")
+    modes = [MODES_BY_NAME[name] for name in args.modes.split(",")]
+    concurrencies = [int(c) for c in args.concurrency.split(",")]
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    notes = {}
+    if any(mode.name == "meinheld" for mode in modes):
+        notes["meinheld"] = prepare_meinheld()
+        print(f"meinheld: {notes['meinheld']}", flush=True)
+
+    cells = sum(len(m.workloads) for m in modes) * len(concurrencies) * args.rounds
+    print(
+        f"{len(modes)} modes, {cells} wrk runs of {args.duration:g} s: "
+        f"about {cells * (args.duration + 1.5) / 60:.0f} min",
+        flush=True,
+    )
+    postgres = ThrowawayPostgres().start()
+    metrics_dir = tempfile.mkdtemp(prefix="matrix-metrics-")
+    results, cooperative, done, started = [], {}, 0, time.monotonic()
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "api", "migrate"],
+            cwd=API_DIR,
+            check=True,
+            env={**os.environ, "DATABASE_URL": postgres.url},
+            capture_output=True,
+        )
+        cooperative = measure_cooperative_io(postgres.url, metrics_dir, args.rounds)
+        print(f"cooperative I/O, 20 x 200 ms on one worker: {cooperative}", flush=True)
+        for round_number in range(1, args.rounds + 1):
+            for mode in random.sample(modes, len(modes)):
+                server = Server(mode, postgres.url, metrics_dir)
+                try:
+                    server.start()
+                except RuntimeError as exc:
+                    notes.setdefault(mode.name, f"failed to start: {exc}"[:500])
+                    print(f"  {mode.name}: failed to start", flush=True)
+                    done += len(mode.workloads) * len(concurrencies)
+                    continue
+                try:
+                    wrk(f"http://127.0.0.1:{server.port}/json", 16, 1)  # warm-up
+                    for workload in mode.workloads:
+                        for concurrency in concurrencies:
+                            url = f"http://127.0.0.1:{server.port}{WORKLOAD_PATHS[workload]}"
+                            cell = wrk(url, concurrency, args.duration)
+                            results.append(
+                                {
+                                    "round": round_number,
+                                    "mode": mode.name,
+                                    "workload": workload,
+                                    "concurrency": concurrency,
+                                    **cell,
+                                }
+                            )
+                            done += 1
+                            eta = (time.monotonic() - started) / done * (cells - done) / 60
+                            p99 = f"{cell['p99'] * 1000:.0f} ms" if cell["p99"] else "-"
+                            print(
+                                f"[{done}/{cells} round {round_number}] {mode.name:30} "
+                                f"{workload:9} c={concurrency:<3} {cell['rps']:9.0f} req/s "
+                                f"p99 {p99:>8}  errors {cell['errors']:<6} eta {eta:.0f} min",
+                                flush=True,
+                            )
+                finally:
+                    server.stop()
+    finally:
+        postgres.stop()
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        (args.out / "raw.json").write_text(
+            json.dumps(
+                {
+                    "machine": machine(),
+                    "duration": args.duration,
+                    "rounds": args.rounds,
+                    "notes": notes,
+                    "cooperative_io": cooperative,
+                    "modes": {
+                        m.name: {"group": m.group, "description": m.description} for m in modes
+                    },
+                    "results": results,
+                },
+                indent=2,
+            )
+        )
+    print(f"raw results: {args.out / 'raw.json'}")
+
+
+if __name__ == "__main__":
+    main()

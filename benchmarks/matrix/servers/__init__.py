@@ -1,0 +1,1 @@
+"""Servers the matrix compares that gunicorn.conf.py does not start itself."""
