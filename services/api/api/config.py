@@ -22,16 +22,35 @@ class ConfigError(Exception):
     """A setting is invalid; the message is one line naming the setting."""
 
 
+# Where a container's CPU limit (`--cpus`, compose `cpus:`) shows: cgroup v2, then v1.
+_CPU_QUOTA_FILES = (
+    ("/sys/fs/cgroup/cpu.max", None),
+    ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us"),
+)
+
+
+def _cpu_quota() -> float | None:
+    """The CPU limit of this process's cgroup, in CPUs, or None if unlimited or unknown."""
+    for quota_file, period_file in _CPU_QUOTA_FILES:
+        try:
+            with open(quota_file) as f:
+                values = f.read().split()
+            if period_file:
+                with open(period_file) as f:
+                    values.append(f.read().strip())
+        except OSError:
+            continue
+        quota, period = values[0], values[1]
+        return None if quota in ("max", "-1") else int(quota) / int(period)
+    return None
+
+
 def available_cpus() -> int:
-    """Return the CPUs this process may use, honouring a cgroup v2 CPU quota (containers)."""
+    """Return the CPUs this process may use: its affinity, capped by a cgroup CPU quota."""
     cpus = len(os.sched_getaffinity(0))
-    try:
-        with open("/sys/fs/cgroup/cpu.max") as f:
-            quota, period = f.read().split()
-        if quota != "max":
-            cpus = min(cpus, math.ceil(int(quota) / int(period)))
-    except (OSError, ValueError):
-        pass
+    quota = _cpu_quota()
+    if quota is not None:
+        cpus = min(cpus, math.ceil(quota))
     return max(1, cpus)
 
 

@@ -80,3 +80,26 @@ def test_error_message_never_contains_the_database_password():
     with pytest.raises(ConfigError) as excinfo:
         load_settings({"APP_ENV": "production", "DATABASE_URL": "postgresql://app@db/app"})
     assert DEVELOPMENT_PASSWORD not in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"cpu.max": "150000 100000"}, 1.5),  # cgroup v2, --cpus 1.5
+        ({"cpu.max": "max 100000"}, None),
+        ({"quota": "100000", "period": "100000"}, 1.0),  # cgroup v1, --cpus 1
+        ({"quota": "-1", "period": "100000"}, None),
+        ({}, None),
+    ],
+)
+def test_container_cpu_limit_is_read_from_cgroup_v2_or_v1(tmp_path, monkeypatch, files, expected):
+    from api import config
+
+    for name, content in files.items():
+        (tmp_path / name).write_text(content + "\n")
+    monkeypatch.setattr(
+        config,
+        "_CPU_QUOTA_FILES",
+        ((str(tmp_path / "cpu.max"), None), (str(tmp_path / "quota"), str(tmp_path / "period"))),
+    )
+    assert config._cpu_quota() == expected
