@@ -118,6 +118,14 @@ MODES = [
         _gunicorn_env(WEB_CONCURRENCY=SEED_WORKERS),
     ),
     Mode(
+        "gunicorn-gevent-stock-worker",
+        "variant",
+        "this project on gunicorn's own gevent worker (-k gevent): no fair turns between "
+        "keep-alive requests",
+        _gunicorn(GUNICORN_CONF, "api.wsgi:app", "-k", "gevent"),
+        _gunicorn_env(),
+    ),
+    Mode(
         "gunicorn-gevent-metrics-off",
         "variant",
         "this project with METRICS_ENABLED=false",

@@ -47,8 +47,9 @@ backlog = settings.GUNICORN_BACKLOG  # connections queued in the kernel once wor
 
 # ---------------------------------------------------------------- Worker processes
 workers = settings.WEB_CONCURRENCY  # gevent: one event loop per core, not 2 x cores + 1
-# gevent: gunicorn's gevent worker, closing idle keep-alive connections on stop (see module).
-worker_class = {"gevent": "api.gunicorn_worker.DrainingGeventWorker"}.get(
+# gevent: gunicorn's gevent worker, serving keep-alive connections in turn and closing idle
+# ones on stop (see api/gunicorn_worker.py).
+worker_class = {"gevent": "api.gunicorn_worker.GeventWorker"}.get(
     settings.GUNICORN_WORKER_CLASS, settings.GUNICORN_WORKER_CLASS
 )
 worker_connections = settings.GUNICORN_WORKER_CONNECTIONS  # greenlets per worker

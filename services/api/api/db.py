@@ -26,18 +26,22 @@ class InstrumentedQueuePool(QueuePool):
             return super().connect()
         finally:
             metrics.DB_POOL_CHECKOUT.observe(time.perf_counter() - start)
-            self.publish_state()
+            self._publish_usage()
 
     def _do_return_conn(self, record) -> None:
         super()._do_return_conn(record)
-        self.publish_state()
+        self._publish_usage()
 
     def publish_state(self) -> None:
-        worker = metrics.worker_label()
-        metrics.DB_POOL_SIZE.labels(worker=worker).set(self.size())
-        metrics.DB_POOL_CHECKED_OUT.labels(worker=worker).set(self.checkedout())
+        """Publish the pool's size (fixed) and usage; called once per worker at start."""
+        metrics.for_this_worker(metrics.DB_POOL_SIZE).set(self.size())
+        self._publish_usage()
+
+    def _publish_usage(self) -> None:
+        # On every checkout and return: two gauge writes, not more (each is an mmap write).
+        metrics.for_this_worker(metrics.DB_POOL_CHECKED_OUT).set(self.checkedout())
         # SQLAlchemy counts overflow from -pool_size up; only connections beyond it matter.
-        metrics.DB_POOL_OVERFLOW.labels(worker=worker).set(max(0, self.overflow()))
+        metrics.for_this_worker(metrics.DB_POOL_OVERFLOW).set(max(0, self.overflow()))
 
 
 def build_engine(config: dict) -> Engine:

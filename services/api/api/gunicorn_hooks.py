@@ -18,10 +18,9 @@ def post_worker_init(worker, settings: Settings) -> None:
     db.prepare_worker(worker.wsgi, gevent_worker=is_gevent, preloaded=worker.cfg.preload_app)
     if not settings.METRICS_ENABLED:
         return
-    label = metrics.worker_label()
-    metrics.WORKER_CONNECTIONS.labels(worker=label).set(settings.concurrency_per_worker)
-    metrics.INFLIGHT_REQUESTS.labels(worker=label).set(0)
-    metrics.OPEN_CONNECTIONS.labels(worker=label).set(0)
+    metrics.for_this_worker(metrics.WORKER_CONNECTIONS).set(settings.concurrency_per_worker)
+    metrics.for_this_worker(metrics.INFLIGHT_REQUESTS).set(0)
+    metrics.for_this_worker(metrics.OPEN_CONNECTIONS).set(0)
     db.get_engine(worker.wsgi).pool.publish_state()
     if is_gevent:
         worker_monitor.start(settings.EVENT_LOOP_BLOCKED_THRESHOLD_MS)

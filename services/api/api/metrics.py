@@ -7,6 +7,7 @@ and use a `live*` mode, so a dead worker's series vanish; counters and histogram
 worker label, because their files outlive the worker and a pid label would grow without bound.
 """
 
+import functools
 import os
 import platform
 from importlib import metadata
@@ -102,9 +103,14 @@ BUILD_INFO = Gauge(
 )
 
 
-def worker_label() -> str:
-    """The `worker` label value of the calling process."""
-    return str(os.getpid())
+def for_this_worker(gauge: Gauge) -> Gauge:
+    """The calling worker's child of a per-worker gauge (cached: this runs on every request)."""
+    return _worker_child(gauge, os.getpid())
+
+
+@functools.cache
+def _worker_child(gauge: Gauge, pid: int) -> Gauge:
+    return gauge.labels(worker=str(pid))
 
 
 def route_template(req) -> str:
@@ -132,13 +138,13 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _count_inflight():
-        INFLIGHT_REQUESTS.labels(worker=worker_label()).inc()
+        for_this_worker(INFLIGHT_REQUESTS).inc()
         request.environ["api.inflight_counted"] = True
 
     @app.teardown_request
     def _uncount_inflight(_exc):
         if request.environ.pop("api.inflight_counted", False):
-            INFLIGHT_REQUESTS.labels(worker=worker_label()).dec()
+            for_this_worker(INFLIGHT_REQUESTS).dec()
 
 
 def set_build_info() -> None:
