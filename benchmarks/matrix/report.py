@@ -77,8 +77,9 @@ def table(raw: dict, summary: dict) -> str:
     return "\n".join(lines)
 
 
-def chart(raw: dict, summary: dict, path: Path) -> None:
-    """Grouped bars: median req/s per mode, one panel per workload, one bar per concurrency."""
+def chart(raw: dict, summary: dict, path: Path, metric: str = "rps") -> None:
+    """Grouped bars: the median `metric` (rps or p99) per mode, a panel per workload, a bar per
+    concurrency."""
     concurrencies = sorted({c for _, _, c in summary})
     workloads = list(WORKLOAD_PATHS)
     fig, axes = plt.subplots(len(workloads), 1, figsize=(12, 4.2 * len(workloads)))
@@ -86,20 +87,25 @@ def chart(raw: dict, summary: dict, path: Path) -> None:
         modes = [m for m in raw["modes"] if (m, workload, concurrencies[0]) in summary]
         width = 0.8 / len(concurrencies)
         for index, concurrency in enumerate(concurrencies):
-            values = [summary.get((m, workload, concurrency), {}).get("rps", 0) for m in modes]
+            values = [
+                (summary.get((m, workload, concurrency), {}).get(metric) or 0)
+                * (1000 if metric == "p99" else 1)
+                for m in modes
+            ]
             positions = [
                 i + (index - (len(concurrencies) - 1) / 2) * width for i in range(len(modes))
             ]
             ax.bar(positions, values, width, label=f"c={concurrency}")
         ax.set_xticks(range(len(modes)), modes, rotation=25, ha="right", fontsize=8)
         ax.set_yscale("log")
-        ax.set_ylabel("requests/s (median, log)")
+        ax.set_ylabel("requests/s (median, log)" if metric == "rps" else "p99 latency, ms (log)")
         ax.set_title(f"{WORKLOAD_PATHS[workload]}")
         ax.grid(axis="y", alpha=0.3)
         ax.legend(fontsize=8)
     machine = raw["machine"]
     fig.suptitle(
-        f"Serving modes, {raw['rounds']} interleaved rounds of {raw['duration']} s · "
+        f"Serving modes ({'throughput' if metric == 'rps' else 'p99 latency'}), "
+        f"{raw['rounds']} interleaved rounds of {raw['duration']} s · "
         f"{machine['cpus']} CPUs · Python {machine['python']}",
         fontsize=11,
     )
@@ -140,7 +146,8 @@ def main() -> None:
     ]
     (directory / "summary.md").write_text("\n".join(text) + "\n")
     chart(raw, summary, directory / "matrix.png")
-    print(f"{directory / 'summary.md'}\n{directory / 'matrix.png'}")
+    chart(raw, summary, directory / "matrix-p99.png", metric="p99")
+    print(f"{directory / 'summary.md'}\n{directory / 'matrix.png'}\n{directory / 'matrix-p99.png'}")
 
 
 if __name__ == "__main__":
