@@ -96,3 +96,8 @@ def worker_exit(server, worker):
 def child_exit(server, worker):
     """Master, worker reaped: clean up its metrics, count the restart."""
     gunicorn_hooks.child_exit(server, worker)
+
+
+def on_exit(server):
+    """Master, last thing before exiting: remove a metrics directory it created."""
+    multiproc.cleanup()

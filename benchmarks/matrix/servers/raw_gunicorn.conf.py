@@ -10,11 +10,10 @@ from pathlib import Path
 _project = runpy.run_path(
     str(Path(__file__).resolve().parents[3] / "services/api/gunicorn.conf.py")
 )
-_HOOKS = {"when_ready", "post_worker_init", "worker_exit", "child_exit"}
 globals().update(
     {
         name: value
         for name, value in _project.items()
-        if not name.startswith("_") and name not in _HOOKS and not callable(value)
+        if not name.startswith("_") and not callable(value)  # hooks are functions
     }
 )

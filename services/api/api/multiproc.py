@@ -16,6 +16,7 @@ ENV_VAR = "PROMETHEUS_MULTIPROC_DIR"
 
 
 _prepared_in_pid: int | None = None
+_created: str | None = None  # a temporary directory made by prepare(), removed by cleanup()
 
 
 def prepare(path: str) -> str:
@@ -24,10 +25,12 @@ def prepare(path: str) -> str:
     Once per process: gunicorn re-reads its config file on SIGHUP, and wiping the directory
     then would pull the files from under the running workers.
     """
-    global _prepared_in_pid
+    global _prepared_in_pid, _created
     if _prepared_in_pid == os.getpid():
         return os.environ[ENV_VAR]
-    path = path or os.environ.get(ENV_VAR) or tempfile.mkdtemp(prefix="api-metrics-")
+    path = path or os.environ.get(ENV_VAR)
+    if not path:
+        path = _created = tempfile.mkdtemp(prefix="api-metrics-")
     os.makedirs(path, exist_ok=True)
     reset(path)
     os.environ[ENV_VAR] = path
@@ -42,3 +45,9 @@ def reset(path: str) -> None:
             shutil.rmtree(entry.path)
         else:
             os.unlink(entry.path)
+
+
+def cleanup() -> None:
+    """Remove the temporary directory prepare() created, if it did (at server exit)."""
+    if _created:
+        shutil.rmtree(_created, ignore_errors=True)
