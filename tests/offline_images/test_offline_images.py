@@ -79,6 +79,11 @@ def docker(
     return r
 
 
+def docker_run_once(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    """`docker run --rm` of a labelled throwaway container (cleaned up by the label)."""
+    return docker("run", "--rm", "--label", LABEL, *args, **kwargs)
+
+
 def image_present(tag: str) -> bool:
     return docker("image", "inspect", tag, check=False).returncode == 0
 
@@ -420,7 +425,7 @@ def test_postgres_graceful_stop_and_restart_keeps_data(stack, db):
 
 def test_postgres_entrypoint_accepts_dash_args():
     need(POSTGRES)
-    r = docker("run", "--rm", "--label", LABEL, POSTGRES, "-V")
+    r = docker_run_once(POSTGRES, "-V")
     assert r.stdout.startswith("postgres (PostgreSQL) 17.12"), r.stdout
 
 
@@ -518,11 +523,7 @@ def test_nginx_official_layout(stack, web):
 def test_nginx_default_page():
     need(NGINX)
     # the image's own default config, without ours
-    r = docker(
-        "run",
-        "--rm",
-        "--label",
-        LABEL,
+    r = docker_run_once(
         "--entrypoint",
         "sh",
         NGINX,
@@ -535,11 +536,7 @@ def test_nginx_default_page():
 def test_nginx_templates_envsubst():
     need(NGINX)
     # official entrypoint behaviour: /etc/nginx/templates/*.template -> conf.d with env substituted
-    r = docker(
-        "run",
-        "--rm",
-        "--label",
-        LABEL,
+    r = docker_run_once(
         "-e",
         "PROBE_PORT=8123",
         "--entrypoint",
@@ -637,11 +634,7 @@ scrape_configs:
 
 def test_prometheus_default_cmd_and_tools():
     need(PROMETHEUS)
-    r = docker(
-        "run",
-        "--rm",
-        "--label",
-        LABEL,
+    r = docker_run_once(
         "--entrypoint",
         "/bin/promtool",
         PROMETHEUS,
@@ -650,11 +643,7 @@ def test_prometheus_default_cmd_and_tools():
         "/etc/prometheus/prometheus.yml",
     )
     assert "SUCCESS" in r.stdout + r.stderr
-    r = docker(
-        "run",
-        "--rm",
-        "--label",
-        LABEL,
+    r = docker_run_once(
         "--entrypoint",
         "sh",
         PROMETHEUS,
@@ -728,7 +717,7 @@ export default function () {
 
 def test_k6_version():
     need(K6)
-    r = docker("run", "--rm", "--label", LABEL, K6, "version")
+    r = docker_run_once(K6, "version")
     assert r.stdout.startswith("k6 v1.1.0"), r.stdout
 
 
@@ -752,7 +741,7 @@ class Probe(HttpUser):
 
 def test_locust_version():
     need(LOCUST)
-    r = docker("run", "--rm", "--label", LABEL, LOCUST, "--version")
+    r = docker_run_once(LOCUST, "--version")
     assert "locust 2.47.0" in r.stdout + r.stderr, r.stdout + r.stderr
 
 
@@ -792,11 +781,7 @@ def test_no_build_secret_in_image(tag):
     need(tag)
     hist = docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", tag).stdout
     assert "ca-certificates.crt" not in hist
-    r = docker(
-        "run",
-        "--rm",
-        "--label",
-        LABEL,
+    r = docker_run_once(
         "--entrypoint",
         "sh",
         tag,
