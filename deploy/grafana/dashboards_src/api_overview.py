@@ -6,6 +6,7 @@ from .common import (
     JOB_INSTANCE,
     ORANGE,
     QUARTER,
+    RATE,
     RED,
     base_dashboard,
     finish,
@@ -17,7 +18,6 @@ from .common import (
 
 UID = "api-overview"
 API = JOB_INSTANCE
-RATE = "[$__rate_interval]"
 # SLOs (docs/observability.md#slos), drawn as threshold lines.
 LATENCY_SLO_SECONDS = 0.5
 ERROR_BUDGET = 0.001  # availability 99.9 %

@@ -30,6 +30,8 @@ DATASOURCE = common_models.DataSourceRef(type_val="prometheus", uid="${datasourc
 # Shared selectors: a job/instance pair for every scraped metric (the linter rules), the
 # load-test id for k6's remote-written metrics (they have no job or instance).
 JOB_INSTANCE = 'job=~"$job", instance=~"$instance"'
+# The range of every rate()/increase() in a panel (the dashboard-linter's rule).
+RATE = "[$__rate_interval]"
 TESTID = 'testid=~"$testid"'
 
 # Grafana's grid is 24 columns wide; heights are in grid rows of 30 px.

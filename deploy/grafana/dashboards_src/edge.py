@@ -8,6 +8,7 @@ from .common import (
     GREEN,
     JOB_INSTANCE,
     QUARTER,
+    RATE,
     RED,
     base_dashboard,
     finish,
@@ -19,7 +20,6 @@ from .common import (
 
 UID = "edge"
 NGINX = JOB_INSTANCE
-RATE = "[$__rate_interval]"
 ACCEPTED = f"sum(rate(nginx_connections_accepted{{{NGINX}}}{RATE}))"
 HANDLED = f"sum(rate(nginx_connections_handled{{{NGINX}}}{RATE}))"
 REQUESTS = f"rate(nginx_http_requests_total{{{NGINX}}}{RATE})"

@@ -12,6 +12,7 @@ from .common import (
     HALF,
     JOB_INSTANCE,
     QUARTER,
+    RATE,
     RED,
     TESTID,
     base_dashboard,
@@ -25,7 +26,6 @@ from .common import (
 UID = "loadtest"
 K6 = TESTID
 API = JOB_INSTANCE
-RATE = "[$__rate_interval]"
 K6_REQUESTS = f"rate(k6_http_reqs_total{{{K6}}}{RATE})"
 K6_FAILED = f'rate(k6_http_reqs_total{{{K6}, expected_response="false"}}{RATE})'
 

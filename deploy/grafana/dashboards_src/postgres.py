@@ -5,6 +5,7 @@ from .common import (
     JOB_INSTANCE,
     ORANGE,
     QUARTER,
+    RATE,
     RED,
     base_dashboard,
     finish,
@@ -18,7 +19,6 @@ from .common import (
 UID = "postgres"
 PG = JOB_INSTANCE
 DB = f'{JOB_INSTANCE}, datname=~"$datname"'
-RATE = "[$__rate_interval]"
 
 
 def datname_variable():
