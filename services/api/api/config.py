@@ -142,16 +142,14 @@ class Settings(BaseSettings):
         """The most database connections all replicas together can open."""
         return self.API_REPLICAS * self.WEB_CONCURRENCY * (self.DB_POOL_SIZE + self.DB_MAX_OVERFLOW)
 
-    def check_connection_budget(self, workers: int | None = None) -> None:
+    def check_connection_budget(self) -> None:
         """Raise ConfigError if replicas × workers × (pool + overflow) exceeds the budget."""
-        workers = workers or self.WEB_CONCURRENCY
-        needed = self.API_REPLICAS * workers * (self.DB_POOL_SIZE + self.DB_MAX_OVERFLOW)
-        if needed > self.DB_CONNECTION_BUDGET:
+        if self.connections_needed > self.DB_CONNECTION_BUDGET:
             raise ConfigError(
                 f"DB_CONNECTION_BUDGET={self.DB_CONNECTION_BUDGET} is too small: "
-                f"API_REPLICAS={self.API_REPLICAS} × workers={workers} × "
+                f"API_REPLICAS={self.API_REPLICAS} × workers={self.WEB_CONCURRENCY} × "
                 f"(DB_POOL_SIZE={self.DB_POOL_SIZE} + DB_MAX_OVERFLOW={self.DB_MAX_OVERFLOW}) "
-                f"= {needed} connections"
+                f"= {self.connections_needed} connections"
             )
 
 

@@ -79,8 +79,6 @@ def handle_idempotency_conflict(exc: IdempotencyConflict) -> Response:
 
 def handle_unexpected(exc: Exception) -> Response:
     """500 with the request id; the traceback goes to the log only."""
-    if isinstance(exc, HTTPException):
-        return handle_http_exception(exc)
     log.exception("unhandled %s on %s %s", type(exc).__name__, request.method, request.path)
     return problem(500, "Internal error; quote the request_id when reporting it.")
 

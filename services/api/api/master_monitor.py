@@ -75,14 +75,15 @@ def clean_exit_marker(pid: int) -> str:
 def record_worker_exit(arbiter, worker) -> None:
     """Forget a dead worker's live gauges and count its restart by reason."""
     marker = clean_exit_marker(worker.pid)
+    exited_cleanly = os.path.exists(marker)
+    if exited_cleanly:
+        os.unlink(marker)
     if worker.aborted:  # the master sent SIGABRT after `timeout` without a heartbeat
         reason = "timeout"
-    elif os.path.exists(marker):
+    elif exited_cleanly:
         reason = "exit"
     else:  # no worker_exit ran: SIGKILL (OOM killer, operator) or a crash
         reason = "killed"
-    if os.path.exists(marker):
-        os.unlink(marker)
     mark_process_dead(worker.pid)
     # During shutdown the master has closed its listeners; those exits are not restarts.
     if arbiter.LISTENERS:
