@@ -14,6 +14,19 @@ from .net import free_port, port_open, wait_until
 API_DIR = Path(__file__).resolve().parent.parent / "services" / "api"
 
 
+def migrate_database(database_url: str) -> None:
+    """Prepare a database for the API as operators do: `python -m api migrate`."""
+    result = subprocess.run(
+        [sys.executable, "-m", "api", "migrate", "--wait", "10"],
+        cwd=API_DIR,
+        env={**os.environ, "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"python -m api migrate failed: {result.stderr.strip()}")
+
+
 class GunicornServer:
     """gunicorn -c gunicorn.conf.py api.wsgi:app with `env` overrides, on free ports."""
 

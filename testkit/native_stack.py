@@ -10,26 +10,12 @@ which prints BASE_URL and PROMETHEUS_URL, and stops everything on Ctrl-C or afte
 
 import argparse
 import contextlib
-import os
 import signal
-import subprocess
-import sys
 import time
 
-from .gunicorn import API_DIR, GunicornServer
+from .gunicorn import GunicornServer, migrate_database
 from .postgres import ThrowawayPostgres
 from .prometheus import NativePrometheus
-
-
-def migrate(database_url: str) -> None:
-    """Upgrade and seed the database the way operators do (`python -m api migrate`)."""
-    subprocess.run(
-        [sys.executable, "-m", "api", "migrate", "--wait", "10"],
-        cwd=API_DIR,
-        env={**os.environ, "DATABASE_URL": database_url},
-        capture_output=True,
-        check=True,
-    )
 
 
 class NativeStack:
@@ -66,7 +52,7 @@ class NativeStack:
     def start(self) -> "NativeStack":
         try:
             self.postgres = ThrowawayPostgres().start()
-            migrate(self.postgres.url)
+            migrate_database(self.postgres.url)
             self.api = GunicornServer(
                 self.postgres.url, WEB_CONCURRENCY=self.workers, **self.api_env
             ).start()

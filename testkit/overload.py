@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .docker import Container
-from .gunicorn import API_DIR, GunicornServer
+from .gunicorn import GunicornServer, migrate_database
 from .net import free_port, port_open, wait_until
 from .postgres import ThrowawayPostgres
 from .prometheus import NativePrometheus
@@ -138,13 +138,7 @@ class ObservedStack:
 
     def _start(self) -> None:
         self.postgres = self._keep(ThrowawayPostgres()).start()
-        subprocess.run(
-            [sys.executable, "-m", "api", "migrate", "--wait", "10"],
-            cwd=API_DIR,
-            env={**os.environ, "DATABASE_URL": self.postgres.url},
-            check=True,
-            capture_output=True,
-        )
+        migrate_database(self.postgres.url)
         self.replica_a = self._keep(GunicornServer(self.postgres.url, **REPLICA_A)).start()
         self.replica_b = self._keep(GunicornServer(self.postgres.url, **REPLICA_B)).start()
 

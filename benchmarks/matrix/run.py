@@ -26,6 +26,7 @@ from pathlib import Path
 
 import requests
 
+from testkit.gunicorn import migrate_database
 from testkit.net import free_port, port_open, wait_until
 from testkit.postgres import ThrowawayPostgres
 
@@ -250,13 +251,7 @@ def main() -> None:
     metrics_dir = tempfile.mkdtemp(prefix="matrix-metrics-")
     results, cooperative, done, started = [], {}, 0, time.monotonic()
     try:
-        subprocess.run(
-            [sys.executable, "-m", "api", "migrate"],
-            cwd=API_DIR,
-            check=True,
-            env={**os.environ, "DATABASE_URL": postgres.url},
-            capture_output=True,
-        )
+        migrate_database(postgres.url)
         cooperative = measure_cooperative_io(postgres.url, metrics_dir, args.rounds)
         print(f"cooperative I/O, 20 x 200 ms on one worker: {cooperative}", flush=True)
         for round_number in range(1, args.rounds + 1):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from testkit.gunicorn import migrate_database
 from testkit.postgres import ThrowawayPostgres, ThrowawayPostgresUnavailable
 
 API_DIR = Path(__file__).resolve().parent.parent
@@ -37,7 +38,7 @@ def postgres():
     except ThrowawayPostgresUnavailable as exc:
         pytest.exit(str(exc), returncode=2)
     try:
-        run_api_command("migrate", "--wait", "10", DATABASE_URL=server.url).check_returncode()
+        migrate_database(server.url)
         yield server
     finally:
         server.stop()
