@@ -43,6 +43,7 @@ _INHERITED_ENV = (
     "DOCKER_CONFIG",
     "DOCKER_CONTEXT",
     "PIP_CA_BUNDLE",
+    "API_IMAGE",  # a tag of its own per checkout, so parallel checkouts never share one build
 )
 
 
