@@ -1,6 +1,6 @@
 """Print the stack file `docker stack deploy -c -` takes: docker-compose.yml + compose.swarm.yml.
 
-    python -m deploy.swarm.render STACK [FILE...]   # FILE: more overlays; reads .env as Compose does
+    python -m deploy.swarm.render STACK [FILE...]   # FILE: more overlays; reads .env
 
 `docker compose config` merges the two files (applying their !reset/!override tags), reads .env,
 interpolates and resolves paths. Its output is the Compose model, which the Docker CLI's stack

@@ -1,7 +1,7 @@
 """Graceful stop, worker replacement and restart counting, start-up refusal."""
 
-import os
 import http.client
+import os
 import signal
 import subprocess
 import threading
