@@ -11,7 +11,9 @@ Prompt stop. On SIGTERM gunicorn's gevent worker stops accepting, lets in-flight
 finish, then waits until every connection is gone. An idle keep-alive connection only goes
 after `keepalive` seconds (75 here, above nginx's upstream keepalive_timeout), so a worker
 behind nginx's pool of idle upstream connections waited the full graceful_timeout on every
-stop. This worker closes each busy connection after its response (gunicorn answers with
+stop. This worker closes its listeners at once (gunicorn's loop would only notice the signal
+within a second, while nginx kept opening connections that a later close reset: a POST in one
+is lost to nginx, a 502), closes each busy connection after its response (gunicorn answers with
 `Connection: close` once the worker stops) and shuts the idle ones down as soon as no request
 has arrived for QUIET_SECONDS. Not at once: nginx may be sending a request on an idle
 connection at that very moment, and it cannot resend a POST that met a closed connection (a
@@ -28,6 +30,7 @@ import socket
 import time
 
 import gevent
+from gevent.server import StreamServer
 from gunicorn.workers import ggevent
 
 from . import metrics
@@ -63,6 +66,16 @@ class _WaitForRequest:
         return self._timeout.__exit__(*exc_info)
 
 
+class _StreamServer(StreamServer):
+    """gevent's StreamServer, listed so that the worker can close it as soon as it stops."""
+
+    instances: list[StreamServer] = []  # per worker process
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _StreamServer.instances.append(self)
+
+
 class GeventWorker(ggevent.GeventWorker):
     """gunicorn's GeventWorker serving keep-alive connections in turn, stopping promptly."""
 
@@ -89,9 +102,18 @@ class GeventWorker(ggevent.GeventWorker):
     def timeout_ctx(self):
         return _WaitForRequest(self)
 
+    def run(self):
+        ggevent.StreamServer = _StreamServer  # the class gunicorn's run() makes its servers of
+        super().run()
+
     def handle_exit(self, sig, frame):
         super().handle_exit(sig, frame)
-        gevent.spawn(self._shut_idle_connections_when_quiet)  # not in the handler (gunicorn #1126)
+        gevent.spawn(self._stop)  # not inside the signal handler (gunicorn #1126)
+
+    def _stop(self) -> None:
+        for server in _StreamServer.instances:
+            server.close()  # new connections are refused from now on; gunicorn's close is a no-op
+        self._shut_idle_connections_when_quiet()
 
     def _shut_idle_connections_when_quiet(self) -> None:
         while (quiet_in := self.last_request + QUIET_SECONDS - time.monotonic()) > 0:
