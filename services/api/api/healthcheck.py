@@ -62,7 +62,8 @@ def check() -> str | None:
     workers, queued = _gauge(metrics, "api_workers"), _gauge(metrics, "api_listen_backlog")
     if workers >= 1 and queued > 0:
         return None  # saturated: every worker connection busy, requests waiting
-    return f"/healthz did not answer within {TIMEOUT_SECONDS} s ({workers:g} workers, {queued:g} queued)"
+    late = f"/healthz did not answer within {TIMEOUT_SECONDS} s"
+    return f"{late} ({workers:g} workers, {queued:g} queued)"
 
 
 def main() -> None:
