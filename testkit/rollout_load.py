@@ -5,7 +5,7 @@ A stand-in for the fault suite's load harness (same idea, fewer figures) until t
     with RolloutLoad(base_url) as load:        # until the block ends (at most max_seconds)
         roll_out()
     load.failed()                               # requests without a 2xx-4xx answer
-    load.lost(rows)                             # acknowledged writes the database lacks
+    load.lost_in(psql("-At", "-F,", "-c", load.audit_query()))   # acknowledged, not stored
 
 Readers loop over GET /json, /db, /sleep?ms=50 and /api/items/<id> of an acknowledged item
 (read-your-write). Writers POST /api/items with an Idempotency-Key and, as a careful client,
@@ -114,10 +114,14 @@ class RolloutLoad:
     def read_your_write_misses(self) -> list[Attempt]:
         return [a for a in self.attempts if a.path.startswith("/api/items/") and a.status == 404]
 
-    def lost(self, rows: list[tuple[str, int]]) -> list[str]:
-        """Acknowledged keys whose item is not among `rows` ((name, id) in the database)."""
-        held = set(rows)
-        return [key for key, item_id in self.acknowledged.items() if (key, item_id) not in held]
+    def audit_query(self) -> str:
+        """SQL for the (name, id) of this run's items, whose `psql -At -F,` output lost_in reads."""
+        return f"SELECT name, id FROM items WHERE name LIKE '{self.prefix}-%'"
+
+    def lost_in(self, psql_output: str) -> list[str]:
+        """Acknowledged keys whose item (name and id) the database does not hold."""
+        held = {tuple(row.split(",")) for row in psql_output.split()}
+        return [k for k, item_id in self.acknowledged.items() if (k, str(item_id)) not in held]
 
     def summary(self) -> dict:
         failed = self.failed()

@@ -153,12 +153,9 @@ class SwarmStack:
         lines = [line for line in result.stdout.splitlines() if line.startswith('{"time"')]
         return [record for record in map(json.loads, lines) if record["msec"] >= since]
 
-    def item_rows(self, prefix: str) -> list[tuple[str, int]]:
-        """(name, id) of the items whose name starts with `prefix`, read in the database."""
-        sql = f"SELECT name, id FROM items WHERE name LIKE '{prefix}%'"
-        output = self.exec("db", "psql", "-U", "app", "-d", "app", "-At", "-F", ",", "-c", sql)
-        rows = (row.split(",") for row in output.split())
-        return [(name, int(item_id)) for name, item_id in rows]
+    def psql(self, *args: str) -> str:
+        """psql in the database container (as the stack's database user)."""
+        return self.exec("db", "psql", "-U", "app", "-d", "app", *args)
 
     def leftovers(self) -> dict[str, list[str]]:
         """Everything of this stack that still exists on this node."""

@@ -84,7 +84,7 @@ def test_rollout_replaces_every_task_failing_no_request_losing_no_write(
     load, result, seconds = roll_out_under_load(swarm_stack, api_images.next)
     assert result.returncode == 0, result.stdout + result.stderr
     assert swarm_stack.task_images("api") == [api_images.next] * 4
-    lost = load.lost(swarm_stack.item_rows(load.prefix))
+    lost = load.lost_in(swarm_stack.psql("-At", "-F,", "-c", load.audit_query()))
     measurements(
         "rollout_4_tasks",
         seconds=seconds,
@@ -104,7 +104,7 @@ def test_image_failing_its_healthcheck_is_rolled_back_failing_no_request(
     assert result.returncode == 1
     assert "rollback_completed" in result.stderr, result.stdout + result.stderr
     assert swarm_stack.task_images("api") == [api_images.next] * 4  # all back on the old one
-    lost = load.lost(swarm_stack.item_rows(load.prefix))
+    lost = load.lost_in(swarm_stack.psql("-At", "-F,", "-c", load.audit_query()))
     measurements("rollback", seconds=seconds, **load.summary(), lost_writes=len(lost))
     assert not load.failed(), load.summary()
     assert not lost
