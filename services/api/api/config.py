@@ -100,6 +100,8 @@ class Settings(BaseSettings):
 
     # Requests.
     API_MAX_BODY_BYTES: int = Field(65536, ge=1024)
+    # Seconds one read or write of a request may wait (a body shorter than announced).
+    API_BODY_TIMEOUT: float = Field(10.0, gt=0, le=300)
 
     @model_validator(mode="after")
     def _derive_and_check(self) -> "Settings":

@@ -2,7 +2,7 @@
 
 from gunicorn.workers.ggevent import GeventWorker
 
-from . import db, master_monitor, metrics, worker_monitor
+from . import db, gunicorn_worker, master_monitor, metrics, worker_monitor
 from .config import Settings
 
 
@@ -15,6 +15,8 @@ def when_ready(arbiter, settings: Settings) -> None:
 def post_worker_init(worker, settings: Settings) -> None:
     """Worker, after gevent's monkey patch and app load, before the first request."""
     is_gevent = isinstance(worker, GeventWorker)
+    if isinstance(worker, gunicorn_worker.GeventWorker):
+        worker.io_timeout = settings.API_BODY_TIMEOUT
     db.prepare_worker(worker.wsgi, gevent_worker=is_gevent, preloaded=worker.cfg.preload_app)
     if not settings.METRICS_ENABLED:
         return

@@ -22,7 +22,10 @@ Price = Annotated[
     Field(ge=0, max_digits=12, decimal_places=2),
     PlainSerializer(lambda value: f"{value:.2f}", return_type=str),
 ]
-Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+# No control characters: PostgreSQL cannot store NUL in text, and a name is one line.
+Name = Annotated[
+    StrictStr, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f-\x9f]*$")
+]
 Quantity = Annotated[StrictInt, Field(ge=0, le=2_147_483_647)]
 
 

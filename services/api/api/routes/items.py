@@ -1,5 +1,7 @@
 """/api/items: a complete resource to copy from (validation, keyset pages, idempotent POST)."""
 
+import re
+
 from flask import Blueprint, Response, abort, request, url_for
 
 from .. import crud
@@ -11,7 +13,10 @@ from ..validation import parse_json, parse_query
 bp = Blueprint("items", __name__, url_prefix="/api/items")
 
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
-MAX_IDEMPOTENCY_KEY_LENGTH = 255
+MAX_IDEMPOTENCY_KEY_LENGTH = 255  # the column's length
+# Visible ASCII only: a key is an opaque token (typically a UUID) that must reach the log and
+# the database unchanged; control characters and non-ASCII bytes are refused, not mangled.
+IDEMPOTENCY_KEY_PATTERN = rf"^[\x21-\x7e]{{1,{MAX_IDEMPOTENCY_KEY_LENGTH}}}$"
 
 
 def get_item_or_404(item_id: int) -> Item:
@@ -23,11 +28,13 @@ def get_item_or_404(item_id: int) -> Item:
 
 
 def idempotency_key() -> str | None:
-    """The Idempotency-Key header, if any; 400 if it is empty or too long."""
+    """The Idempotency-Key header, if any; 400 unless it is 1-255 visible ASCII characters."""
     key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
-    if key is not None and not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+    if key is not None and not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
         abort(
-            400, f"{IDEMPOTENCY_KEY_HEADER} must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters."
+            400,
+            f"{IDEMPOTENCY_KEY_HEADER} must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} visible ASCII "
+            "characters (no spaces or control characters).",
         )
     return key
 
