@@ -1,5 +1,6 @@
-"""Operator commands: `python -m api migrate` and `python -m api settings`."""
+"""Operator commands: `python -m api migrate`, `settings` and `openapi`."""
 
+import json
 import time
 from importlib import resources
 
@@ -74,6 +75,16 @@ def show_settings() -> None:
             value = make_url(value).render_as_string(hide_password=True)
         click.echo(f"{name}={value}")
     click.echo(f"# database connections at most: {settings.connections_needed}")
+
+
+@cli.command("openapi")
+def print_openapi() -> None:
+    """Print the OpenAPI document (docs/openapi.json is this output)."""
+    from . import create_app
+    from .openapi import openapi_document
+
+    with create_app().app_context():  # no connection is opened
+        click.echo(json.dumps(openapi_document(), indent=2))
 
 
 def _wait_for_database(engine, seconds: int) -> None:

@@ -7,16 +7,22 @@ from flask import Blueprint, Response, abort, request, url_for
 from .. import crud
 from ..db import get_session
 from ..models import Item
-from ..schemas import ItemCreate, ItemPage, ItemPublic, ItemUpdate, ListItemsQuery
+from ..openapi import BODY_ERRORS, Answers, document
+from ..schemas import (
+    IDEMPOTENCY_KEY_PATTERN,
+    IdempotencyHeaders,
+    ItemCreate,
+    ItemPage,
+    ItemPublic,
+    ItemUpdate,
+    ListItemsQuery,
+)
 from ..validation import parse_json, parse_query
 
 bp = Blueprint("items", __name__, url_prefix="/api/items")
 
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
-MAX_IDEMPOTENCY_KEY_LENGTH = 255  # the column's length
-# Visible ASCII only: a key is an opaque token (typically a UUID) that must reach the log and
-# the database unchanged; control characters and non-ASCII bytes are refused, not mangled.
-IDEMPOTENCY_KEY_PATTERN = rf"^[\x21-\x7e]{{1,{MAX_IDEMPOTENCY_KEY_LENGTH}}}$"
+LOCATION = {"Location": {"description": "The item's URL", "schema": {"type": "string"}}}
 
 
 def get_item_or_404(item_id: int) -> Item:
@@ -33,13 +39,23 @@ def idempotency_key() -> str | None:
     if key is not None and not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
         abort(
             400,
-            f"{IDEMPOTENCY_KEY_HEADER} must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} visible ASCII "
-            "characters (no spaces or control characters).",
+            f"{IDEMPOTENCY_KEY_HEADER} must be 1 to 255 visible ASCII characters "
+            "(no spaces or control characters).",
         )
     return key
 
 
 @bp.post("")
+@document(
+    json=ItemCreate,
+    headers=IdempotencyHeaders,
+    answers=Answers(
+        {201: ItemPublic, 200: ItemPublic},  # 200: a retry with the same Idempotency-Key
+        errors=(*BODY_ERRORS, 409, 503),
+        headers={201: LOCATION, 200: LOCATION},
+    ),
+    tag="items",
+)
 def create_item():
     """Create an item; with an Idempotency-Key, retries return the first result (200)."""
     key = idempotency_key()
@@ -53,6 +69,7 @@ def create_item():
 
 
 @bp.get("")
+@document(query=ListItemsQuery, answers=Answers({200: ItemPage}, errors=(422, 503)), tag="items")
 def list_items():
     """List items in id order, `limit` at a time; pass `next_cursor` back as `cursor`."""
     query = parse_query(ListItemsQuery)
@@ -62,12 +79,18 @@ def list_items():
 
 
 @bp.get("/<int:item_id>")
+@document(answers=Answers({200: ItemPublic}, errors=(404, 503)), tag="items")
 def get_item(item_id: int):
     """Return one item."""
     return ItemPublic.model_validate(get_item_or_404(item_id)).model_dump(mode="json")
 
 
 @bp.patch("/<int:item_id>")
+@document(
+    json=ItemUpdate,
+    answers=Answers({200: ItemPublic}, errors=(*BODY_ERRORS, 404, 503)),
+    tag="items",
+)
 def update_item(item_id: int):
     """Change some fields of an item."""
     changes = parse_json(ItemUpdate)
@@ -76,6 +99,7 @@ def update_item(item_id: int):
 
 
 @bp.delete("/<int:item_id>")
+@document(answers=Answers({204: None}, errors=(404, 503)), tag="items")
 def delete_item(item_id: int):
     """Delete an item (204), or 404 if it does not exist."""
     if not crud.delete_item(session=get_session(), item_id=item_id):
