@@ -77,6 +77,19 @@ def show_settings() -> None:
     click.echo(f"# database connections at most: {settings.connections_needed}")
 
 
+@cli.command("cleanup-idempotency-keys")
+def cleanup_idempotency_keys() -> None:
+    """Delete the Idempotency-Keys older than IDEMPOTENCY_KEY_TTL_HOURS, in batches."""
+    from .idempotency_cleanup import delete_expired_keys
+
+    settings = _settings()
+    engine = create_engine(settings.DATABASE_URL, poolclass=pool.NullPool)
+    deleted = delete_expired_keys(engine, settings.IDEMPOTENCY_KEY_TTL_HOURS)
+    click.echo(
+        f"deleted {deleted} idempotency keys older than {settings.IDEMPOTENCY_KEY_TTL_HOURS} h"
+    )
+
+
 @cli.command("openapi")
 def print_openapi() -> None:
     """Print the OpenAPI document (docs/openapi.json is this output)."""

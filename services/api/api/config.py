@@ -102,6 +102,8 @@ class Settings(BaseSettings):
     API_MAX_BODY_BYTES: int = Field(65536, ge=1024)
     # Seconds one read or write of a request may wait (a body shorter than announced).
     API_BODY_TIMEOUT: float = Field(10.0, gt=0, le=300)
+    IDEMPOTENCY_KEY_TTL_HOURS: int = Field(24, ge=1)  # a key is remembered at least this long
+    IDEMPOTENCY_CLEANUP_INTERVAL_SECONDS: int = Field(3600, ge=0)  # 0: no automatic cleanup
 
     @model_validator(mode="after")
     def _derive_and_check(self) -> "Settings":
