@@ -72,7 +72,7 @@ def test_app_role_is_neither_owner_nor_superuser(postgres, app_role_url):
     assert owners == [("app",)]
 
 
-def test_api_works_as_the_app_role(start_gunicorn, app_role_url, count_rows):
+def test_api_works_as_the_app_role(start_gunicorn, app_role_url, database_url):
     server = start_gunicorn(DATABASE_URL=app_role_url)
     assert server.get("/db").status_code == 200
     assert server.get("/updates?queries=2").status_code == 200
