@@ -233,6 +233,12 @@ class Slept(BaseModel):
     slept_ms: int
 
 
+class Busy(BaseModel):
+    """How long /cpu computed."""
+
+    busy_ms: int
+
+
 class Status(BaseModel):
     """A probe's answer."""
 

@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from ..db import get_session
 from ..openapi import Answers, document
-from ..schemas import SleepQuery, Slept
+from ..schemas import Busy, SleepQuery, Slept
 from ..validation import parse_query
 
 bp = Blueprint("simulate", __name__)
@@ -34,6 +34,7 @@ def db_sleep():
 
 
 @bp.get("/cpu")
+@document(query=SleepQuery, answers=Answers({200: Busy}, errors=(422,)), tag="simulate")
 def burn_cpu():
     """Compute for ?ms= milliseconds without yielding: a CPU-bound request blocks its worker."""
     ms = parse_query(SleepQuery).ms

@@ -2,7 +2,7 @@
 
 import schemathesis
 
-SIMULATED_WAITS = ("/sleep", "/db/sleep")
+SIMULATED_WAITS = ("/sleep", "/db/sleep", "/cpu")
 MAX_WAIT_MS = 20
 
 
