@@ -62,8 +62,14 @@ class Settings(BaseSettings):
     APP_ENV: Literal["development", "production"] = "development"
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    # Database and the per-worker connection pool.
+    # Database and the per-worker connection pool. The API connects as a role with DML rights
+    # only; `python -m api migrate` connects as the owner (MIGRATE_DATABASE_URL) and keeps the
+    # API's role and its grants up to date. *_PASSWORD_FILE: the password, from a file
+    # (Docker/Swarm secrets), replacing the URL's.
     DATABASE_URL: str = f"postgresql+psycopg2://app:{DEVELOPMENT_PASSWORD}@127.0.0.1:5432/app"
+    DATABASE_PASSWORD_FILE: str = ""
+    MIGRATE_DATABASE_URL: str = ""  # empty: DATABASE_URL (one role for both)
+    MIGRATE_DATABASE_PASSWORD_FILE: str = ""
     DB_CONNECTION_BUDGET: int = Field(80, ge=1)
     API_REPLICAS: int = Field(1, ge=1)
     DB_POOL_SIZE: int | None = Field(None, ge=1)  # None: derived from the budget
@@ -100,6 +106,10 @@ class Settings(BaseSettings):
 
     # Requests.
     API_MAX_BODY_BYTES: int = Field(65536, ge=1024)
+    # Seconds one read or write of a request may wait (a body shorter than announced).
+    API_BODY_TIMEOUT: float = Field(10.0, gt=0, le=300)
+    IDEMPOTENCY_KEY_TTL_HOURS: int = Field(24, ge=1)  # a key is remembered at least this long
+    IDEMPOTENCY_CLEANUP_INTERVAL_SECONDS: int = Field(3600, ge=0)  # 0: no automatic cleanup
 
     @model_validator(mode="after")
     def _derive_and_check(self) -> "Settings":
@@ -112,20 +122,24 @@ class Settings(BaseSettings):
             self.__dict__["DB_POOL_SIZE"] = max(
                 1, min(per_worker - self.DB_MAX_OVERFLOW, self.concurrency_per_worker)
             )
-        scheme = urlsplit(self.DATABASE_URL).scheme
-        if scheme not in ("postgresql", "postgres", "postgresql+psycopg2"):
-            raise ValueError("DATABASE_URL must be a postgresql:// or postgresql+psycopg2:// URL")
-        if scheme != "postgresql+psycopg2":
-            # SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3; this API runs psycopg2.
-            driver_url = "postgresql+psycopg2" + self.DATABASE_URL[len(scheme) :]
-            self.__dict__["DATABASE_URL"] = driver_url
-        if self.APP_ENV == "production" and urlsplit(self.DATABASE_URL).password in (
-            DEVELOPMENT_PASSWORD,
-            None,
-        ):
-            raise ValueError(
-                "DATABASE_URL carries the development password (or none) while APP_ENV=production"
-            )
+        if not self.MIGRATE_DATABASE_URL:
+            self.__dict__["MIGRATE_DATABASE_URL"] = self.DATABASE_URL
+            self.__dict__["MIGRATE_DATABASE_PASSWORD_FILE"] = self.DATABASE_PASSWORD_FILE
+        for name in ("DATABASE_URL", "MIGRATE_DATABASE_URL"):
+            url = _driver_url(name, getattr(self, name))
+            password_file = getattr(self, name.replace("URL", "PASSWORD_FILE"))
+            if password_file:
+                url = _with_password(
+                    url, _read_secret(name.replace("URL", "PASSWORD_FILE"), password_file)
+                )
+            if self.APP_ENV == "production" and urlsplit(url).password in (
+                DEVELOPMENT_PASSWORD,
+                None,
+            ):
+                raise ValueError(
+                    f"{name} carries the development password (or none) while APP_ENV=production"
+                )
+            self.__dict__[name] = url
         return self
 
     @property
@@ -151,6 +165,30 @@ class Settings(BaseSettings):
                 f"(DB_POOL_SIZE={self.DB_POOL_SIZE} + DB_MAX_OVERFLOW={self.DB_MAX_OVERFLOW}) "
                 f"= {self.connections_needed} connections"
             )
+
+
+def _driver_url(name: str, url: str) -> str:
+    """The URL with psycopg2 as its driver; ValueError if it is not PostgreSQL's."""
+    scheme = urlsplit(url).scheme
+    if scheme not in ("postgresql", "postgres", "postgresql+psycopg2"):
+        raise ValueError(f"{name} must be a postgresql:// or postgresql+psycopg2:// URL")
+    # SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3; this API runs psycopg2.
+    return "postgresql+psycopg2" + url[len(scheme) :]
+
+
+def _with_password(url: str, password: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(password=password).render_as_string(hide_password=False)
+
+
+def _read_secret(name: str, path: str) -> str:
+    """A secret file's content without its trailing newline; ValueError naming the setting."""
+    try:
+        with open(path) as f:
+            return f.read().rstrip("\r\n")
+    except OSError as exc:
+        raise ValueError(f"{name}={path!r} cannot be read: {exc.strerror}") from None
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:

@@ -22,17 +22,8 @@ _UPDATE_WORLDS = text(
 )
 
 
-# TFB reads need no transaction: autocommit saves the BEGIN and ROLLBACK round trips.
-_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
-
-
 class IdempotencyConflict(Exception):
     """An Idempotency-Key was reused with a different request body."""
-
-
-def autocommit_connection(*, session: Session) -> Connection:
-    """The session's connection in autocommit mode, for the TFB endpoints (once per request)."""
-    return session.connection(execution_options=_AUTOCOMMIT)
 
 
 def get_world(*, connection: Connection, world_id: int) -> dict:

@@ -5,16 +5,21 @@ bounded by DB_POOL_TIMEOUT (then the request is shed with 503, see api.errors) a
 """
 
 import contextlib
+import logging
 import time
 
 import gevent
+import psycopg2
 from flask import Flask, current_app, g
 from gevent import monkey
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
-from . import metrics
+from . import logs, metrics
+
+log = logging.getLogger(__name__)
 
 
 class InstrumentedQueuePool(QueuePool):
@@ -67,6 +72,7 @@ def build_engine(config: dict) -> Engine:
 def init_app(app: Flask) -> None:
     """Create the engine and session factory, and close each request's session at teardown."""
     engine = build_engine(app.config)
+    event.listen(engine, "reset", _leave_autocommit)
     app.extensions["db"] = sessionmaker(engine, expire_on_commit=False)
     app.teardown_appcontext(close_session)
 
@@ -79,10 +85,40 @@ def get_session() -> Session:
 
 
 def close_session(_exc: BaseException | None = None) -> None:
-    """Close the request's session, returning its connection to the pool."""
+    """Close the request's session, returning its connection to the pool.
+
+    Never raises: this runs after the response is made, and the database may have dropped the
+    connection meanwhile (a restart, a failover), which the closing rollback is the first to
+    notice. SQLAlchemy has then discarded the connection; the response stands. Raising here
+    would turn a served request into gunicorn's own 500.
+    """
     session = g.pop("db_session", None)
-    if session is not None:
+    if session is None:
+        return
+    try:
         session.close()
+    except (sa_exc.DBAPIError, psycopg2.Error) as exc:
+        log.warning("connection lost after the response was made: %s", logs.one_line(exc))
+
+
+def get_autocommit_connection() -> Connection:
+    """The request's connection in autocommit mode: each statement commits on its own, without
+    the BEGIN and ROLLBACK round trips of a transaction (the TFB reads). Call it first thing.
+
+    Set on the driver's connection, not with SQLAlchemy's isolation_level option: that option
+    is undone at check-in outside the pool's error handling, so a connection the database had
+    dropped meanwhile raised there and never came back to the pool. `_leave_autocommit` undoes
+    it in the pool's reset, where such a connection is discarded instead.
+    """
+    connection = get_session().connection()
+    connection.connection.driver_connection.autocommit = True
+    return connection
+
+
+def _leave_autocommit(dbapi_connection, _record, _reset_state) -> None:
+    """Pool reset (every check-in): back to transactions, for the next request."""
+    if dbapi_connection.autocommit:
+        dbapi_connection.autocommit = False  # a flag in psycopg2: no round trip
 
 
 def get_engine(app: Flask) -> Engine:

@@ -15,6 +15,12 @@ _FORMAT = "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"
 _RENAMED = {"asctime": "time", "levelname": "level", "process": "pid"}
 
 
+def one_line(exc: BaseException) -> str:
+    """The first line of an exception's message (driver errors span several), for a log line."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 class RequestIdFilter(logging.Filter):
     """Add `request_id` to every record logged while a request is being served."""
 

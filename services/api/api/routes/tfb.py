@@ -5,7 +5,9 @@ import random
 from flask import Blueprint, Response, render_template, request
 
 from .. import crud
-from ..db import get_session
+from ..db import get_autocommit_connection
+from ..openapi import Answers, document
+from ..schemas import Message, QueriesQuery, World
 
 bp = Blueprint("tfb", __name__)
 
@@ -28,28 +30,33 @@ def random_world_id() -> int:
 
 
 @bp.get("/json")
+@document(answers=Answers({200: Message}), tag="tfb")
 def get_json():
     """Serialise a fresh message object."""
     return {"message": "Hello, World!"}
 
 
 @bp.get("/plaintext")
+@document(answers=Answers({200: None}, media_types={200: "text/plain"}), tag="tfb")
 def get_plaintext():
     """Return the 13-byte greeting as text/plain."""
     return Response("Hello, World!", mimetype="text/plain")
 
 
 def connection():
-    return crud.autocommit_connection(session=get_session())
+    # TFB reads and the /updates batch need no transaction (the UPDATE is one statement).
+    return get_autocommit_connection()
 
 
 @bp.get("/db")
+@document(answers=Answers({200: World}, errors=(503,)), tag="tfb")
 def get_db_row():
     """Fetch one random World row."""
     return crud.get_world(connection=connection(), world_id=random_world_id())
 
 
 @bp.get("/queries")
+@document(query=QueriesQuery, answers=Answers({200: list[World]}, errors=(503,)), tag="tfb")
 def get_queries():
     """Fetch N random World rows, one query each."""
     conn = connection()
@@ -59,6 +66,7 @@ def get_queries():
 
 
 @bp.get("/updates")
+@document(query=QueriesQuery, answers=Answers({200: list[World]}, errors=(503,)), tag="tfb")
 def update_queries():
     """Fetch N distinct random World rows one by one, give each a new number, write them back."""
     conn = connection()
@@ -73,6 +81,7 @@ def update_queries():
 
 
 @bp.get("/fortunes")
+@document(answers=Answers({200: None}, errors=(503,), media_types={200: "text/html"}), tag="tfb")
 def list_fortunes():
     """Render all fortunes plus one added now, sorted by message, HTML-escaped."""
     fortunes = crud.list_fortunes(connection=connection())
