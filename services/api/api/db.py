@@ -54,9 +54,12 @@ def build_engine(config: dict) -> Engine:
     connect_args = {
         "application_name": "api",
         "connect_timeout": config["DB_CONNECT_TIMEOUT"],
-        # Per connection, so a runaway query frees its connection (and greenlet) in time.
-        "options": f"-c statement_timeout={config['DB_STATEMENT_TIMEOUT_MS']}",
     }
+    if config["DB_POOLER"] == "none":
+        # Per connection, so a runaway query frees its connection (and greenlet) in time. A
+        # pooler shares server connections between clients and drops (or refuses) startup
+        # options: there the API's role carries the timeout (ALTER ROLE, api/app_role.py).
+        connect_args["options"] = f"-c statement_timeout={config['DB_STATEMENT_TIMEOUT_MS']}"
     engine = create_engine(
         config["DATABASE_URL"],
         poolclass=InstrumentedQueuePool if config["METRICS_ENABLED"] else QueuePool,
