@@ -25,3 +25,7 @@ class Measurements:
                 for name, value in values.items()
             )
             terminalreporter.write_line(f"{section}: {shown}")
+
+
+# One for the whole session (tests/conftest.py prints it): sections name their suite.
+MEASUREMENTS = Measurements("Measured numbers of the stack tests")

@@ -8,11 +8,8 @@ import time
 
 import pytest
 
-from testkit.measurements import Measurements
+from testkit.measurements import MEASUREMENTS
 from tests.e2e.compose import Stack, docker_unavailable
-
-# Filled by the tests, printed by pytest_terminal_summary.
-MEASUREMENTS = Measurements("Compose stack measurements")
 
 
 @pytest.fixture(scope="session")
@@ -32,13 +29,3 @@ def stack():
         yield stack
     finally:
         stack.down()
-
-
-@pytest.fixture(scope="session")
-def measurements():
-    """Record named numbers for the terminal summary: measurements("scale_up", seconds=1.2)."""
-    return MEASUREMENTS.record
-
-
-def pytest_terminal_summary(terminalreporter):
-    MEASUREMENTS.write(terminalreporter)

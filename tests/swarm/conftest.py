@@ -12,11 +12,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from testkit.measurements import Measurements
+from testkit.measurements import MEASUREMENTS
 from tests.e2e.compose import Stack, docker_unavailable
 from tests.swarm.stack import SwarmStack, docker, swarm_state
-
-MEASUREMENTS = Measurements("Swarm stack measurements")
 
 # An image whose healthcheck fails within ~3 s (start period 1 s, then 2 failures 1 s apart;
 # a 0 would inherit the API image's 30 s start period).
@@ -68,13 +66,3 @@ def swarm_stack(api_images):
         yield stack
     finally:
         stack.down()
-
-
-@pytest.fixture(scope="session")
-def measurements():
-    """Record named numbers for the terminal summary: measurements("rollout", seconds=1.2)."""
-    return MEASUREMENTS.record
-
-
-def pytest_terminal_summary(terminalreporter):
-    MEASUREMENTS.write(terminalreporter)
