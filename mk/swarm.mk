@@ -18,3 +18,8 @@ swarm-down: ## Remove the Swarm stack (VOLUMES=1: and its data); leave the Swarm
 
 swarm-status: ## The Swarm stack's services and tasks
 	scripts/swarm status
+
+.PHONY: swarm-multinode-test
+
+swarm-multinode-test: venv ## Three Docker-in-Docker Swarm nodes: stack spread, a node drained under load (slow)
+	SWARM_MULTINODE=1 $(PY) -m pytest -v tests/swarm_multinode
