@@ -18,6 +18,7 @@ COLUMNS = (
     ("duplicated", "duplicated"),
     ("409", "conflicts_409"),
     ("read-your-write misses", "read_your_write_misses"),
+    ("client resends", "client_resends"),
     ("read p99 ms", "read_p99_ms"),
     ("error-free again after s", "recovery_seconds"),
     ("alerts raised", "alerts"),
