@@ -82,7 +82,14 @@ class FaultTarget:
     def alerts_since(self, started: float) -> set[str]:
         """Alerts that were pending or firing at any evaluation since `started` (a time())."""
         window = max(1, int(time.time() - started) + 1)
-        result = self.stack.query(f"count by (alertname) (max_over_time(ALERTS[{window}s]))")
+        return self._alert_names(f"max_over_time(ALERTS[{window}s])")
+
+    def alerts_at(self, moment: float) -> set[str]:
+        """Alerts that were pending or firing at `moment` (a time())."""
+        return self._alert_names("ALERTS", time=moment)
+
+    def _alert_names(self, expr: str, **params) -> set[str]:
+        result = self.stack.query(f"count by (alertname) ({expr})", **params)
         return {sample["metric"]["alertname"] for sample in result}
 
     # ------------------------------------------------------------------ the database
