@@ -136,6 +136,12 @@ def scale_api_down(target: FaultTarget) -> None:
     target.stack.scale("api", 1, wait=True)
 
 
+def leave_a_replica_killed(target: FaultTarget) -> None:
+    """Before the load: one replica killed earlier (`docker kill`: it stays stopped)."""
+    kill_api_container(target)
+    time.sleep(2)  # nginx no longer resolves it (valid=1s)
+
+
 def scale_to_one_replica(target: FaultTarget) -> None:
     """Before the load: one replica, the only one nginx resolves (valid=5s)."""
     target.stack.scale("api", 1, wait=True)
@@ -224,6 +230,9 @@ FAULTS = [
     Fault("api container crashed", crash_api_container),
     Fault("api worker killed", kill_api_worker, alerts=("ApiWorkerRestarts",)),
     Fault("scale 3 -> 1", scale_api_down),
+    # Compose counts stopped containers as replicas: this is where scaling down used to
+    # remove the running replicas and start the stopped one.
+    Fault("scale 3 -> 1 after a kill", scale_api_down, prepare=leave_a_replica_killed),
     Fault("scale 1 -> 3", scale_api_up, prepare=scale_to_one_replica),
     Fault("db restarted", restart_db, database=True, alerts=("ApiDatabaseUnavailable",)),
     Fault("db paused 5 s", pause_db, database=True),
