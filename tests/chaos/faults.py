@@ -82,7 +82,14 @@ class FaultTarget:
     def alerts_since(self, started: float) -> set[str]:
         """Alerts that were pending or firing at any evaluation since `started` (a time())."""
         window = max(1, int(time.time() - started) + 1)
-        result = self.stack.query(f"count by (alertname) (max_over_time(ALERTS[{window}s]))")
+        return self._alert_names(f"max_over_time(ALERTS[{window}s])")
+
+    def alerts_at(self, moment: float) -> set[str]:
+        """Alerts that were pending or firing at `moment` (a time())."""
+        return self._alert_names("ALERTS", time=moment)
+
+    def _alert_names(self, expr: str, **params) -> set[str]:
+        result = self.stack.query(f"count by (alertname) ({expr})", **params)
         return {sample["metric"]["alertname"] for sample in result}
 
     # ------------------------------------------------------------------ the database
@@ -127,6 +134,12 @@ def kill_api_worker(target: FaultTarget) -> None:
 def scale_api_down(target: FaultTarget) -> None:
     """3 -> 1 replicas, as `make scale N=1` does."""
     target.stack.scale("api", 1, wait=True)
+
+
+def leave_a_replica_killed(target: FaultTarget) -> None:
+    """Before the load: one replica killed earlier (`docker kill`: it stays stopped)."""
+    kill_api_container(target)
+    time.sleep(2)  # nginx no longer resolves it (valid=1s)
 
 
 def scale_to_one_replica(target: FaultTarget) -> None:
@@ -217,6 +230,9 @@ FAULTS = [
     Fault("api container crashed", crash_api_container),
     Fault("api worker killed", kill_api_worker, alerts=("ApiWorkerRestarts",)),
     Fault("scale 3 -> 1", scale_api_down),
+    # Compose counts stopped containers as replicas: this is where scaling down used to
+    # remove the running replicas and start the stopped one.
+    Fault("scale 3 -> 1 after a kill", scale_api_down, prepare=leave_a_replica_killed),
     Fault("scale 1 -> 3", scale_api_up, prepare=scale_to_one_replica),
     Fault("db restarted", restart_db, database=True, alerts=("ApiDatabaseUnavailable",)),
     Fault("db paused 5 s", pause_db, database=True),

@@ -32,6 +32,12 @@ Problem documents. Requests gunicorn's HTTP parser refuses (a request line or he
 the limits, bad chunking, HTTP/0.9, ...) are answered by gunicorn itself with an HTML page;
 here they get the API's RFC 9457 problem document (docs/api.md), with gunicorn's status.
 
+One write per response. gunicorn writes a response's headers, then its body, in two writes:
+a worker killed between the two (OOM killer, operator) left nginx a response it had begun to
+forward and could neither finish nor retry, and the client got a truncated answer. Here the
+headers go out with the first body bytes; a worker that dies before that write sends nothing,
+and nginx retries the request on another replica.
+
 It also counts open connections: each one, busy or idle, holds one of worker_connections.
 """
 
@@ -43,6 +49,7 @@ import time
 import gevent
 from gevent.server import StreamServer
 from gunicorn import util
+from gunicorn.http import wsgi
 from gunicorn.http.errors import ParseException
 from gunicorn.workers import ggevent
 
@@ -89,6 +96,57 @@ def _discard_unread_body(req) -> bool:
         # after the application's own.
         return False
     return not req.body.failed
+
+
+class _Captured:
+    """A socket stand-in that keeps what gunicorn writes to it."""
+
+    def __init__(self):
+        self.data = b""
+
+    def sendall(self, data: bytes) -> None:
+        self.data += data
+
+
+class Response(wsgi.Response):
+    """gunicorn's response, sending its headers in the same write as the first body bytes."""
+
+    _head = b""
+
+    def send_headers(self):
+        if self.headers_sent:
+            return
+        self._head = self._captured(super().send_headers)
+
+    def _emit_body(self, data):
+        if not self._head:
+            return super()._emit_body(data)
+        framed = self._captured(super()._emit_body, data)  # chunk framing, if any
+        head, self._head = self._head, b""
+        util.write(self.sock, head + framed)
+
+    def sendfile(self, respiter):
+        self.send_headers()
+        self._flush_head()  # os.sendfile writes to the socket itself
+        return super().sendfile(respiter)
+
+    def close(self):
+        self.send_headers()
+        self._flush_head()  # a response without a body (204, HEAD)
+        super().close()
+
+    def _flush_head(self) -> None:
+        head, self._head = self._head, b""
+        if head:
+            util.write(self.sock, head)
+
+    def _captured(self, write, *args) -> bytes:
+        real, self.sock = self.sock, _Captured()
+        try:
+            write(*args)
+            return self.sock.data
+        finally:
+            self.sock = real
 
 
 class _WaitForRequest:
@@ -158,6 +216,7 @@ class GeventWorker(ggevent.GeventWorker):
         # gunicorn has no hook for its own error responses: handle_error() picks the status and
         # hands it to util.write_error(), its only caller.
         util.write_error = write_problem
+        wsgi.Response = Response  # what wsgi.create() builds for every request
         super().init_process()
 
     def handle_request(self, listener_name, req, sock, addr):
