@@ -9,8 +9,9 @@ import time
 
 import pytest
 
-from testkit.rollout_load import RolloutLoad
+from testkit.mixed_load import MixedLoad
 from tests.e2e.compose import COMPOSE_FILE, REPO, Stack, docker_unavailable
+from tests.rollout import READERS, WRITERS, assert_nothing_failed_or_lost, item_rows, summary
 
 pytestmark = pytest.mark.docker
 
@@ -52,7 +53,7 @@ def test_deploy_replaces_every_api_container_failing_no_request_losing_no_write(
 ):
     before = set(stack.container_ids("api"))
     assert len(before) == REPLICAS
-    with RolloutLoad(stack.base_url, readers=4, writers=2) as load:
+    with MixedLoad(stack.base_url, READERS, WRITERS, max_seconds=600, prefix="deploy") as load:
         time.sleep(2)
         started = time.monotonic()
         result = deploy(stack)
@@ -60,11 +61,8 @@ def test_deploy_replaces_every_api_container_failing_no_request_losing_no_write(
         time.sleep(2)
     assert result.returncode == 0, result.stdout + result.stderr
     after = set(stack.container_ids("api"))
-    lost = load.lost_in(psql(stack, "-At", "-F,", "-c", load.audit_query()))
-    measurements(
-        "deploy", replicas=REPLICAS, seconds=seconds, **load.summary(), lost_writes=len(lost)
-    )
+    figures = load.figures()
+    audit = load.audit(item_rows(lambda *args: psql(stack, *args), load.prefix))
+    measurements("compose_deploy", replicas=REPLICAS, seconds=seconds, **summary(figures, audit))
     assert len(after) == REPLICAS and not after & before  # all new
-    assert not load.failed(), load.summary()
-    assert not lost
-    assert not load.read_your_write_misses()
+    assert_nothing_failed_or_lost(figures, audit)

@@ -62,7 +62,7 @@ def swarm_stack(api_images):
     started = time.monotonic()
     try:
         stack.up()
-        MEASUREMENTS.record("up", seconds=time.monotonic() - started)
+        MEASUREMENTS.record("swarm_up", seconds=time.monotonic() - started)
         yield stack
     finally:
         stack.down()

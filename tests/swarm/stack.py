@@ -24,6 +24,7 @@ from pathlib import Path
 import requests
 
 from testkit.net import free_port, wait_until
+from tests.rollout import item_rows
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "swarm"
@@ -156,6 +157,10 @@ class SwarmStack:
     def psql(self, *args: str) -> str:
         """psql in the database container (as the stack's database user)."""
         return self.exec("db", "psql", "-U", "app", "-d", "app", *args)
+
+    def item_rows(self, prefix: str) -> list[tuple[str, int]]:
+        """(name, id) of the items whose name starts with `prefix` (MixedLoad.audit's rows)."""
+        return item_rows(self.psql, prefix)
 
     def leftovers(self) -> dict[str, list[str]]:
         """Everything of this stack that still exists on this node."""

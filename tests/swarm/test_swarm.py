@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from testkit.rollout_load import RolloutLoad
+from testkit.mixed_load import MixedLoad
+from tests.rollout import READERS, WRITERS, assert_nothing_failed_or_lost, summary
 from tests.swarm.stack import swarm_state
 
 pytestmark = [pytest.mark.docker, pytest.mark.swarm]
@@ -39,7 +40,7 @@ def api_targets_up(stack) -> set[str]:
 
 
 def test_scale_to_4_gives_every_task_traffic_and_a_scrape(swarm_stack, measurements):
-    with RolloutLoad(swarm_stack.base_url, readers=2, writers=0) as load:
+    with MixedLoad(swarm_stack.base_url, readers=2, writers=0, prefix="scale") as load:
         started = time.time()
         swarm_stack.scale(4)
         scaled_s = time.time() - started
@@ -57,19 +58,19 @@ def test_scale_to_4_gives_every_task_traffic_and_a_scrape(swarm_stack, measureme
             lambda: api_targets_up(swarm_stack) == tasks, SCALE_DEADLINE_S, "4 tasks scraped"
         )
     measurements(
-        "scale_1_to_4",
+        "swarm_scale_1_to_4",
         command_s=scaled_s,
         all_tasks_served_s=traffic_s,
         all_tasks_scraped_s=scraped_s,
         requests=len(load.attempts),
-        failed=len(load.failed()),
+        failed=load.figures().failed_idempotent,
     )
-    assert not load.failed(), load.summary()
+    assert load.figures().failed_idempotent == 0, load.figures().failure_samples
 
 
 def roll_out_under_load(stack, image: str):
     """Roll the API out to `image` while readers and writers run; return the load and result."""
-    with RolloutLoad(stack.base_url, readers=4, writers=2) as load:
+    with MixedLoad(stack.base_url, READERS, WRITERS, max_seconds=600, prefix="rollout") as load:
         time.sleep(2)  # under way before the rollout starts
         started = time.monotonic()
         result = stack.rollout(image)
@@ -84,17 +85,14 @@ def test_rollout_replaces_every_task_failing_no_request_losing_no_write(
     load, result, seconds = roll_out_under_load(swarm_stack, api_images.next)
     assert result.returncode == 0, result.stdout + result.stderr
     assert swarm_stack.task_images("api") == [api_images.next] * 4
-    lost = load.lost_in(swarm_stack.psql("-At", "-F,", "-c", load.audit_query()))
+    figures, audit = load.figures(), load.audit(swarm_stack.item_rows(load.prefix))
     measurements(
-        "rollout_4_tasks",
+        "swarm_rollout_4_tasks",
         seconds=seconds,
         seconds_per_task=seconds / 4,
-        **load.summary(),
-        lost_writes=len(lost),
+        **summary(figures, audit),
     )
-    assert not load.failed(), load.summary()
-    assert not lost
-    assert not load.read_your_write_misses()
+    assert_nothing_failed_or_lost(figures, audit)
 
 
 def test_image_failing_its_healthcheck_is_rolled_back_failing_no_request(
@@ -104,16 +102,15 @@ def test_image_failing_its_healthcheck_is_rolled_back_failing_no_request(
     assert result.returncode == 1
     assert "rollback_completed" in result.stderr, result.stdout + result.stderr
     assert swarm_stack.task_images("api") == [api_images.next] * 4  # all back on the old one
-    lost = load.lost_in(swarm_stack.psql("-At", "-F,", "-c", load.audit_query()))
-    measurements("rollback", seconds=seconds, **load.summary(), lost_writes=len(lost))
-    assert not load.failed(), load.summary()
-    assert not lost
+    figures, audit = load.figures(), load.audit(swarm_stack.item_rows(load.prefix))
+    measurements("swarm_rollback", seconds=seconds, **summary(figures, audit))
+    assert_nothing_failed_or_lost(figures, audit)
 
 
 def test_down_leaves_nothing_and_the_swarm_as_found(swarm_stack, measurements):
     started = time.monotonic()
     result = swarm_stack.down()
-    measurements("down", seconds=time.monotonic() - started)
+    measurements("swarm_down", seconds=time.monotonic() - started)
     assert result.returncode == 0, result.stdout + result.stderr
     assert swarm_stack.leftovers() == {}
     assert swarm_state() == swarm_stack.swarm_state_before

@@ -11,8 +11,9 @@ import time
 
 import pytest
 
-from testkit.rollout_load import RolloutLoad
+from testkit.mixed_load import MixedLoad
 from tests.e2e.compose import Stack, docker_unavailable
+from tests.rollout import READERS, WRITERS, assert_nothing_failed_or_lost, summary
 from tests.swarm.stack import REPO, SwarmStack, docker
 
 pytestmark = [pytest.mark.docker, pytest.mark.swarm]
@@ -50,12 +51,12 @@ def cluster(measurements):
     started = time.monotonic()
     try:
         dind("up", str(NODES), API_IMAGE=api_image)
-        measurements("nodes_up", nodes=NODES, seconds=time.monotonic() - started)
+        measurements("multinode_nodes_up", nodes=NODES, seconds=time.monotonic() - started)
         os.environ["DOCKER_HOST"] = manager  # the helpers below ask the manager's engine
         stack = SwarmStack.for_tests(api_image, DOCKER_HOST=manager, API_SCALE=str(API_TASKS))
         deployed = time.monotonic()
         stack.up()
-        measurements("stack_up", seconds=time.monotonic() - deployed)
+        measurements("multinode_stack_up", seconds=time.monotonic() - deployed)
         stack.base_url = f"http://{node_address(1)}:{stack.port}"  # nginx runs on node 1
         yield stack
         stack.down()
@@ -104,7 +105,7 @@ def test_the_api_tasks_spread_across_the_nodes(cluster):
 
 def test_draining_a_node_under_load_fails_no_request_and_loses_no_write(cluster, measurements):
     drained = f"{PREFIX}-2"
-    with RolloutLoad(cluster.base_url, readers=4, writers=2) as load:
+    with MixedLoad(cluster.base_url, READERS, WRITERS, max_seconds=600, prefix="drain") as load:
         time.sleep(2)
         started = time.monotonic()
         docker("node", "update", "--availability", "drain", drained)
@@ -118,13 +119,11 @@ def test_draining_a_node_under_load_fails_no_request_and_loses_no_write(cluster,
         )
         time.sleep(3)
     docker("node", "update", "--availability", "active", drained)
-    lost = load.lost_in(cluster.psql("-At", "-F,", "-c", load.audit_query()))
+    figures, audit = load.figures(), load.audit(cluster.item_rows(load.prefix))
     measurements(
-        "drain_node",
+        "multinode_drain",
         tasks_moved_s=moved_s,
         seconds=time.monotonic() - started,
-        **load.summary(),
-        lost_writes=len(lost),
+        **summary(figures, audit),
     )
-    assert not load.failed(), load.summary()
-    assert not lost
+    assert_nothing_failed_or_lost(figures, audit)
