@@ -115,18 +115,14 @@ class SwarmStack:
             addresses.add(networks["Networks"][network]["IPAddress"])
         return addresses
 
+    def running_tasks(self, name: str, template: str) -> list[str]:
+        """`template` (a `docker service ps` format) of each task of the service that should run."""
+        args = ["service", "ps", "--filter", "desired-state=running", "--format", template]
+        return docker(*args, self.service(name)).splitlines()
+
     def task_images(self, name: str) -> list[str]:
         """Images of the service's tasks that should run."""
-        output = docker(
-            "service",
-            "ps",
-            "--filter",
-            "desired-state=running",
-            "--format",
-            "{{.Image}}",
-            self.service(name),
-        )
-        return output.split()
+        return self.running_tasks(name, "{{.Image}}")
 
     def exec(self, name: str, *command: str) -> str:
         [container_id] = self.containers(name)[:1]

@@ -79,17 +79,8 @@ def node_address(number: int) -> str:
 
 
 def api_tasks_by_node(stack) -> dict[str, int]:
-    output = docker(
-        "service",
-        "ps",
-        "--filter",
-        "desired-state=running",
-        "--format",
-        "{{.Node}} {{.CurrentState}}",
-        stack.service("api"),
-    )
     counts: dict[str, int] = {}
-    for line in output.splitlines():
+    for line in stack.running_tasks("api", "{{.Node}} {{.CurrentState}}"):
         node, state = line.split()[:2]
         if state == "Running":
             counts[node] = counts.get(node, 0) + 1
