@@ -8,6 +8,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 API_DIR = REPO / "services/api"
 GUNICORN_CONF = API_DIR / "gunicorn.conf.py"
+SERVERS = REPO / "benchmarks/matrix/servers"
 MEINHELD_VENV = REPO / "benchmarks/.venv-meinheld"
 CPUS = len(os.sched_getaffinity(0))
 SEED_WORKERS = 2 * CPUS + 1  # the seed article's `multiprocessing.cpu_count() * 2 + 1`
@@ -37,8 +38,8 @@ class Mode:
         return [part.format(port=port, python=self.python) for part in self.command]
 
 
-def _gunicorn(conf: Path = GUNICORN_CONF, app: str = "api.wsgi:app", *extra: str) -> tuple:
-    return ("{python}", "-m", "gunicorn", "-c", str(conf), *extra, app)
+def _gunicorn(conf: Path = GUNICORN_CONF, app: str = "api.wsgi:app") -> tuple:
+    return ("{python}", "-m", "gunicorn", "-c", str(conf), app)
 
 
 def _gunicorn_env(**overrides: str | int) -> dict[str, str]:
@@ -106,8 +107,12 @@ MODES = [
         "meinheld",
         "serving",
         f"gunicorn + meinheld worker, {SEED_WORKERS} workers (installed with --no-deps)",
-        _gunicorn(GUNICORN_CONF, "api.wsgi:app", "-k", "meinheld.gmeinheld.MeinheldWorker"),
-        _gunicorn_env(GUNICORN_WORKER_CLASS="sync", WEB_CONCURRENCY=SEED_WORKERS),
+        _gunicorn(SERVERS / "worker_class.conf.py"),
+        _gunicorn_env(
+            GUNICORN_WORKER_CLASS="sync",
+            WEB_CONCURRENCY=SEED_WORKERS,
+            BENCH_WORKER_CLASS="meinheld.gmeinheld.MeinheldWorker",
+        ),
         python=MEINHELD_VENV / "bin/python",
     ),
     Mode(
@@ -122,8 +127,8 @@ MODES = [
         "variant",
         "this project on gunicorn's own gevent worker (-k gevent): no fair turns between "
         "keep-alive requests",
-        _gunicorn(GUNICORN_CONF, "api.wsgi:app", "-k", "gevent"),
-        _gunicorn_env(),
+        _gunicorn(SERVERS / "worker_class.conf.py"),
+        _gunicorn_env(BENCH_WORKER_CLASS="gevent"),
     ),
     Mode(
         "gunicorn-gevent-metrics-off",
@@ -144,7 +149,7 @@ MODES = [
         "ceiling",
         "a framework-free WSGI app on this project's gunicorn gevent configuration",
         _gunicorn(
-            REPO / "benchmarks/matrix/servers/raw_gunicorn.conf.py",
+            SERVERS / "raw_gunicorn.conf.py",
             "benchmarks.matrix.servers.raw_wsgi:app",
         ),
         _gunicorn_env(),

@@ -69,7 +69,7 @@ def migrate(wait: int) -> None:
 def show_settings() -> None:
     """Print the effective settings, derived values included (password hidden)."""
     settings = _settings()
-    for name, value in settings.model_dump().items():
+    for name, value in settings.effective().items():
         if name == "DATABASE_URL":
             value = make_url(value).render_as_string(hide_password=True)
         click.echo(f"{name}={value}")

@@ -1,21 +1,30 @@
 """Every setting of the API and its gunicorn server, read from the environment in one place.
 
-Field names are the environment variable names. Defaults that depend on each other (workers
-from the CPUs, pool size from the connection budget) are derived after validation, so the
-settings object always holds concrete values. docs/configuration.md explains each one.
+Field names are the environment variable names. Values derived from others (workers from the
+CPUs, the pool size from the connection budget) are properties: `workers`, `pool_size`.
+docs/configuration.md explains each one.
 """
 
+import functools
+import importlib.util
 import math
 import os
 from collections.abc import Mapping
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Only good enough for a laptop: refused when APP_ENV=production.
 DEVELOPMENT_PASSWORD = "changethis"
+# DATABASE_URL scheme -> the SQLAlchemy driver it selects (psycopg2 unless psycopg 3 is named).
+DRIVERS = {
+    "postgresql": "postgresql+psycopg2",
+    "postgres": "postgresql+psycopg2",
+    "postgresql+psycopg2": "postgresql+psycopg2",
+    "postgresql+psycopg": "postgresql+psycopg",
+}
 
 
 class ConfigError(Exception):
@@ -101,24 +110,27 @@ class Settings(BaseSettings):
     # Requests.
     API_MAX_BODY_BYTES: int = Field(65536, ge=1024)
 
-    @model_validator(mode="after")
-    def _derive_and_check(self) -> "Settings":
-        # frozen=True: fill derived defaults through __dict__, once, here.
-        if self.WEB_CONCURRENCY is None:
-            self.__dict__["WEB_CONCURRENCY"] = available_cpus()
-        if self.DB_POOL_SIZE is None:
-            per_worker = self.DB_CONNECTION_BUDGET // (self.API_REPLICAS * self.WEB_CONCURRENCY)
-            # More connections than concurrent requests could never be used.
-            self.__dict__["DB_POOL_SIZE"] = max(
-                1, min(per_worker - self.DB_MAX_OVERFLOW, self.concurrency_per_worker)
+    @field_validator("DATABASE_URL", mode="before")
+    @classmethod
+    def _explicit_driver(cls, url: str) -> str:
+        scheme, sep, rest = str(url).partition("://")
+        if not sep or scheme not in DRIVERS:
+            raise ValueError(
+                "DATABASE_URL must be a postgresql://, postgresql+psycopg2:// "
+                "or postgresql+psycopg:// URL"
             )
-        scheme = urlsplit(self.DATABASE_URL).scheme
-        if scheme not in ("postgresql", "postgres", "postgresql+psycopg2"):
-            raise ValueError("DATABASE_URL must be a postgresql:// or postgresql+psycopg2:// URL")
-        if scheme != "postgresql+psycopg2":
-            # SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3; this API runs psycopg2.
-            driver_url = "postgresql+psycopg2" + self.DATABASE_URL[len(scheme) :]
-            self.__dict__["DATABASE_URL"] = driver_url
+        # SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3; this API defaults to psycopg2.
+        return f"{DRIVERS[scheme]}://{rest}"
+
+    @model_validator(mode="after")
+    def _check(self) -> "Settings":
+        if self.DATABASE_URL.startswith("postgresql+psycopg://"):
+            if importlib.util.find_spec("psycopg") is None:
+                raise ValueError("DATABASE_URL names psycopg 3, which is not installed")
+            if self.GUNICORN_PRELOAD_APP:
+                # psycopg 3 picks its wait function at import: in the unpatched master it
+                # would block each worker's event loop on every query.
+                raise ValueError("GUNICORN_PRELOAD_APP=true cannot be used with psycopg 3")
         if self.APP_ENV == "production" and urlsplit(self.DATABASE_URL).password in (
             DEVELOPMENT_PASSWORD,
             None,
@@ -127,6 +139,20 @@ class Settings(BaseSettings):
                 "DATABASE_URL carries the development password (or none) while APP_ENV=production"
             )
         return self
+
+    @functools.cached_property
+    def workers(self) -> int:
+        """WEB_CONCURRENCY, or one worker per available CPU."""
+        return self.WEB_CONCURRENCY or available_cpus()
+
+    @functools.cached_property
+    def pool_size(self) -> int:
+        """DB_POOL_SIZE, or this worker's share of the connection budget."""
+        if self.DB_POOL_SIZE is not None:
+            return self.DB_POOL_SIZE
+        per_worker = self.DB_CONNECTION_BUDGET // (self.API_REPLICAS * self.workers)
+        # More connections than concurrent requests could never be used.
+        return max(1, min(per_worker - self.DB_MAX_OVERFLOW, self.concurrency_per_worker))
 
     @property
     def concurrency_per_worker(self) -> int:
@@ -140,17 +166,35 @@ class Settings(BaseSettings):
     @property
     def connections_needed(self) -> int:
         """The most database connections all replicas together can open."""
-        return self.API_REPLICAS * self.WEB_CONCURRENCY * (self.DB_POOL_SIZE + self.DB_MAX_OVERFLOW)
+        return self.API_REPLICAS * self.workers * (self.pool_size + self.DB_MAX_OVERFLOW)
+
+    def effective(self) -> dict[str, Any]:
+        """Every setting, with the derived values in place of the unset ones."""
+        return {
+            **self.model_dump(),
+            "WEB_CONCURRENCY": self.workers,
+            "DB_POOL_SIZE": self.pool_size,
+        }
 
     def check_connection_budget(self) -> None:
         """Raise ConfigError if replicas × workers × (pool + overflow) exceeds the budget."""
         if self.connections_needed > self.DB_CONNECTION_BUDGET:
             raise ConfigError(
                 f"DB_CONNECTION_BUDGET={self.DB_CONNECTION_BUDGET} is too small: "
-                f"API_REPLICAS={self.API_REPLICAS} × workers={self.WEB_CONCURRENCY} × "
-                f"(DB_POOL_SIZE={self.DB_POOL_SIZE} + DB_MAX_OVERFLOW={self.DB_MAX_OVERFLOW}) "
+                f"API_REPLICAS={self.API_REPLICAS} × workers={self.workers} × "
+                f"(DB_POOL_SIZE={self.pool_size} + DB_MAX_OVERFLOW={self.DB_MAX_OVERFLOW}) "
                 f"= {self.connections_needed} connections"
             )
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """This process's settings, read from the environment once.
+
+    gunicorn.conf.py calls it in the master; forked workers inherit the object, so the server
+    and every worker's app use the very same values.
+    """
+    return load_settings()
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:

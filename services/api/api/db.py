@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
 from . import metrics
+from .config import Settings
 
 
 class InstrumentedQueuePool(QueuePool):
@@ -44,29 +45,29 @@ class InstrumentedQueuePool(QueuePool):
         metrics.for_this_worker(metrics.DB_POOL_OVERFLOW).set(max(0, self.overflow()))
 
 
-def build_engine(config: dict) -> Engine:
+def build_engine(settings: Settings) -> Engine:
     """Create the engine from the DB_* settings; no connection is opened here."""
     connect_args = {
         "application_name": "api",
-        "connect_timeout": config["DB_CONNECT_TIMEOUT"],
+        "connect_timeout": settings.DB_CONNECT_TIMEOUT,
         # Per connection, so a runaway query frees its connection (and greenlet) in time.
-        "options": f"-c statement_timeout={config['DB_STATEMENT_TIMEOUT_MS']}",
+        "options": f"-c statement_timeout={settings.DB_STATEMENT_TIMEOUT_MS}",
     }
     engine = create_engine(
-        config["DATABASE_URL"],
-        poolclass=InstrumentedQueuePool if config["METRICS_ENABLED"] else QueuePool,
-        pool_size=config["DB_POOL_SIZE"],
-        max_overflow=config["DB_MAX_OVERFLOW"],
-        pool_timeout=config["DB_POOL_TIMEOUT"],
-        pool_recycle=config["DB_POOL_RECYCLE"],
+        settings.DATABASE_URL,
+        poolclass=InstrumentedQueuePool if settings.METRICS_ENABLED else QueuePool,
+        pool_size=settings.pool_size,
+        max_overflow=settings.DB_MAX_OVERFLOW,
+        pool_timeout=settings.DB_POOL_TIMEOUT,
+        pool_recycle=settings.DB_POOL_RECYCLE,
         connect_args=connect_args,
     )
     return engine
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, settings: Settings) -> None:
     """Create the engine and session factory, and close each request's session at teardown."""
-    engine = build_engine(app.config)
+    engine = build_engine(settings)
     app.extensions["db"] = sessionmaker(engine, expire_on_commit=False)
     app.teardown_appcontext(close_session)
 
@@ -105,9 +106,9 @@ def ping(timeout: float) -> None:
         raise TimeoutError(f"the database did not answer within {timeout} s") from None
 
 
-def prepare_worker(app: Flask, *, gevent_worker: bool, preloaded: bool) -> None:
+def prepare_worker(app: Flask, settings: Settings, *, gevent_worker: bool, preloaded: bool) -> None:
     """Make a freshly forked worker safe: cooperative psycopg2, no connections from the parent."""
-    if gevent_worker and app.config["DB_COOPERATIVE_IO"]:
+    if gevent_worker and settings.DB_COOPERATIVE_IO:
         # Without a wait callback psycopg2 blocks the whole hub for the duration of each query
         # (docs/facts: 18 req/s instead of 344 on pg_sleep(0.05)).
         from psycogreen.gevent import patch_psycopg

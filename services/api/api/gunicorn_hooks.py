@@ -1,9 +1,42 @@
 """What gunicorn.conf.py's server hooks do; each function says in which process it runs."""
 
+import sys
+from collections.abc import Mapping
+from typing import Any
+
 from gunicorn.workers.ggevent import GeventWorker
 
 from . import db, master_monitor, metrics, worker_monitor
 from .config import Settings
+
+
+def on_starting(arbiter, settings: Settings, configured: Mapping[str, tuple[Any, str]]) -> None:
+    """Master, before listening: exit with one line if a flag overrode what the settings set."""
+    problem = command_line_override(arbiter.cfg, settings, configured)
+    if problem:
+        sys.exit(f"api: {problem}")
+
+
+def command_line_override(
+    cfg, settings: Settings, configured: Mapping[str, tuple[Any, str]]
+) -> str | None:
+    """Name the first gunicorn setting whose final value is not what gunicorn.conf.py gave
+    it, and the API setting it should have come from; None if all agree.
+
+    `configured` maps a gunicorn setting to (the value gunicorn.conf.py gave it, the name of
+    the API setting that value came from).
+    """
+    for name, (value, source) in configured.items():
+        setting = cfg.settings[name]
+        final = setting.get()
+        if final != setting.validator(value):
+            flags = "/".join(setting.cli or [name])
+            shown = ",".join(map(str, final)) if isinstance(final, list) else final
+            return (
+                f"gunicorn's {flags}={shown} (command line or GUNICORN_CMD_ARGS) disagrees "
+                f"with {source}={settings.effective()[source]}: set {source} instead"
+            )
+    return None
 
 
 def when_ready(arbiter, settings: Settings) -> None:
@@ -15,7 +48,9 @@ def when_ready(arbiter, settings: Settings) -> None:
 def post_worker_init(worker, settings: Settings) -> None:
     """Worker, after gevent's monkey patch and app load, before the first request."""
     is_gevent = isinstance(worker, GeventWorker)
-    db.prepare_worker(worker.wsgi, gevent_worker=is_gevent, preloaded=worker.cfg.preload_app)
+    db.prepare_worker(
+        worker.wsgi, settings, gevent_worker=is_gevent, preloaded=worker.cfg.preload_app
+    )
     if not settings.METRICS_ENABLED:
         return
     metrics.for_this_worker(metrics.WORKER_CONNECTIONS).set(settings.concurrency_per_worker)

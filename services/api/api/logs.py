@@ -8,6 +8,8 @@ import uuid
 from flask import Flask, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
 
+from .config import Settings
+
 REQUEST_ID_HEADER = "X-Request-ID"
 # Accept ids from the proxy or client only if they cannot break a log line or a header.
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -66,9 +68,9 @@ def configure(level: str) -> None:
         logging.config.dictConfig(logging_config(level))
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, settings: Settings) -> None:
     """Give each request an id (X-Request-ID if sane, else new) and echo it back."""
-    configure(app.config["LOG_LEVEL"])
+    configure(settings.LOG_LEVEL)
 
     @app.before_request
     def _assign_request_id():

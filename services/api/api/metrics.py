@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_flask_exporter import PrometheusMetrics
 
 from . import __version__
+from .config import Settings
 
 # 1 ms to 10 s, about three buckets per decade.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -122,9 +123,9 @@ def route_template(req) -> str:
 route_template.__name__ = "path"
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, settings: Settings) -> None:
     """Count requests in flight and record request metrics, unless METRICS_ENABLED is off."""
-    if not app.config["METRICS_ENABLED"]:
+    if not settings.METRICS_ENABLED:
         return
     # A private registry: the exporter registers per app, and tests build many apps. The
     # values still land in the multiprocess directory, where the master reads them.

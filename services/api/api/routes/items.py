@@ -4,8 +4,7 @@ from flask import Blueprint, Response, abort, request, url_for
 
 from .. import crud
 from ..db import get_session
-from ..models import Item
-from ..schemas import ItemCreate, ItemPage, ItemPublic, ItemUpdate, ListItemsQuery
+from ..schemas import ItemCreate, ItemUpdate, ListItemsQuery
 from ..validation import parse_json, parse_query
 
 bp = Blueprint("items", __name__, url_prefix="/api/items")
@@ -14,9 +13,8 @@ IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 
 
-def get_item_or_404(item_id: int) -> Item:
+def found_or_404(item: dict | None, item_id: int) -> dict:
     """Return the item; abort with 404 if there is no item with this id."""
-    item = crud.get_item(session=get_session(), item_id=item_id)
     if item is None:
         abort(404, f"There is no item {item_id}.")
     return item
@@ -49,23 +47,21 @@ def create_item():
 def list_items():
     """List items in id order, `limit` at a time; pass `next_cursor` back as `cursor`."""
     query = parse_query(ListItemsQuery)
-    items, more = crud.list_items(session=get_session(), after_id=query.after_id, limit=query.limit)
-    next_cursor = ListItemsQuery.encode_cursor(items[-1].id) if more else None
-    return ItemPage(items=items, next_cursor=next_cursor).model_dump(mode="json")
+    return crud.list_items(session=get_session(), after_id=query.after_id, limit=query.limit)
 
 
 @bp.get("/<int:item_id>")
 def get_item(item_id: int):
     """Return one item."""
-    return ItemPublic.model_validate(get_item_or_404(item_id)).model_dump(mode="json")
+    return found_or_404(crud.get_item(session=get_session(), item_id=item_id), item_id)
 
 
 @bp.patch("/<int:item_id>")
 def update_item(item_id: int):
     """Change some fields of an item."""
     changes = parse_json(ItemUpdate)
-    item = get_item_or_404(item_id)
-    return crud.update_item(session=get_session(), item=item, changes=changes)
+    item = crud.update_item(session=get_session(), item_id=item_id, changes=changes)
+    return found_or_404(item, item_id)
 
 
 @bp.delete("/<int:item_id>")

@@ -4,7 +4,7 @@ import random
 
 from flask import Blueprint, Response, render_template, request
 
-from .. import crud
+from .. import tfb_queries
 from ..db import get_session
 
 bp = Blueprint("tfb", __name__)
@@ -40,13 +40,13 @@ def get_plaintext():
 
 
 def connection():
-    return crud.autocommit_connection(session=get_session())
+    return tfb_queries.autocommit_connection(session=get_session())
 
 
 @bp.get("/db")
 def get_db_row():
     """Fetch one random World row."""
-    return crud.get_world(connection=connection(), world_id=random_world_id())
+    return tfb_queries.get_world(connection=connection(), world_id=random_world_id())
 
 
 @bp.get("/queries")
@@ -54,7 +54,8 @@ def get_queries():
     """Fetch N random World rows, one query each."""
     conn = connection()
     return [
-        crud.get_world(connection=conn, world_id=random_world_id()) for _ in range(query_count())
+        tfb_queries.get_world(connection=conn, world_id=random_world_id())
+        for _ in range(query_count())
     ]
 
 
@@ -63,19 +64,19 @@ def update_queries():
     """Fetch N distinct random World rows one by one, give each a new number, write them back."""
     conn = connection()
     worlds = [
-        crud.get_world(connection=conn, world_id=world_id)
+        tfb_queries.get_world(connection=conn, world_id=world_id)
         for world_id in random.sample(range(1, WORLD_ROWS + 1), query_count())
     ]
     for world in worlds:
         world["randomNumber"] = random_world_id()
-    crud.update_worlds(connection=conn, worlds=worlds)
+    tfb_queries.update_worlds(connection=conn, worlds=worlds)
     return worlds
 
 
 @bp.get("/fortunes")
 def list_fortunes():
     """Render all fortunes plus one added now, sorted by message, HTML-escaped."""
-    fortunes = crud.list_fortunes(connection=connection())
+    fortunes = tfb_queries.list_fortunes(connection=connection())
     fortunes.append(ADDITIONAL_FORTUNE)
     fortunes.sort(key=lambda fortune: fortune[1])
     return render_template("fortunes.html", fortunes=fortunes)
