@@ -1,5 +1,6 @@
 """The serving modes the matrix compares, each a command that serves the API on a port."""
 
+import dataclasses
 import os
 import sys
 from dataclasses import dataclass, field
@@ -19,6 +20,9 @@ WORKLOAD_PATHS = {
     "json": "/json",
     "db": "/db",
     "db_sleep": "/db/sleep?ms=50",
+    # Not in the default matrix; `--cells` asks for them (make bench-goals).
+    "item": "/api/items/1",  # the runner creates item 1
+    "sleep": "/sleep?ms=100",
 }
 
 
@@ -31,11 +35,32 @@ class Mode:
     description: str
     command: tuple[str, ...]
     env: dict[str, str] = field(default_factory=dict)
-    workloads: tuple[str, ...] = ALL_WORKLOADS
+    workloads: tuple[str, ...] = tuple(WORKLOAD_PATHS)  # what it can serve
     python: Path = Path(sys.executable)
+    api_dir: Path = API_DIR  # the services/api tree it runs (another commit's, for a baseline)
 
     def argv(self, port: int) -> list[str]:
         return [part.format(port=port, python=self.python) for part in self.command]
+
+    @property
+    def runs_the_project(self) -> bool:
+        """Whether it runs this project's gunicorn.conf.py (so another commit's can run too)."""
+        return str(GUNICORN_CONF) in self.command
+
+    def at(self, ref: str, tree: Path) -> "Mode":
+        """This mode as the code of git `ref` (exported to `tree`) runs it."""
+        api_dir = tree / API_DIR.relative_to(REPO)
+        command = tuple(
+            str(api_dir / "gunicorn.conf.py") if part == str(GUNICORN_CONF) else part
+            for part in self.command
+        )
+        return dataclasses.replace(
+            self,
+            name=f"{self.name}@{ref}",
+            description=f"{self.description}, as of {ref}",
+            command=command,
+            api_dir=api_dir,
+        )
 
 
 def _gunicorn(conf: Path = GUNICORN_CONF, app: str = "api.wsgi:app") -> tuple:
@@ -153,6 +178,7 @@ MODES = [
             "benchmarks.matrix.servers.raw_wsgi:app",
         ),
         _gunicorn_env(),
+        workloads=ALL_WORKLOADS,
     ),
     Mode(
         "nginx-static",

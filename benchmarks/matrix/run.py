@@ -1,10 +1,14 @@
 """Run the serving-mode matrix: every mode × workload × concurrency, interleaved over rounds.
 
     python -m benchmarks.matrix.run [--rounds 3] [--duration 5] [--modes a,b] [--out DIR]
+        [--concurrency 16,64] [--cells db@64,json@64] [--baseline-ref REF]
 
 Each round visits the modes in a new random order; a mode is started, warmed up, measured
-with wrk on every workload and concurrency, then stopped. Results (every round) go to
-DIR/raw.json; `python -m benchmarks.matrix.report DIR` turns them into medians and plots.
+with wrk on every cell (workload × concurrency, or the --cells given), then stopped.
+--baseline-ref adds each selected mode that runs this project's gunicorn.conf.py once more, as
+the code of a git commit runs it (`NAME@REF`): before and after, measured in the same run.
+Results (every round) go to DIR/raw.json; `python -m benchmarks.matrix.report DIR` turns them
+into medians and plots.
 Load goes to 127.0.0.1 only, and every wrk run is bounded by --duration.
 """
 
@@ -30,7 +34,15 @@ from testkit.gunicorn import migrate_database
 from testkit.net import free_port, port_open, wait_until
 from testkit.postgres import ThrowawayPostgres
 
-from .modes import API_DIR, MEINHELD_VENV, MODES, MODES_BY_NAME, REPO, WORKLOAD_PATHS, Mode
+from .modes import (
+    ALL_WORKLOADS,
+    MEINHELD_VENV,
+    MODES,
+    MODES_BY_NAME,
+    REPO,
+    WORKLOAD_PATHS,
+    Mode,
+)
 from .servers.nginx import Nginx
 
 CONCURRENCIES = (16, 64, 256)
@@ -43,7 +55,7 @@ def prepare_meinheld() -> str:
         return "installed earlier"
     subprocess.run([sys.executable, "-m", "venv", str(MEINHELD_VENV)], check=True)
     pip = [str(MEINHELD_VENV / "bin/python"), "-m", "pip", "install", "--quiet"]
-    subprocess.run(pip + ["-r", str(API_DIR / "requirements.txt")], check=True)
+    subprocess.run(pip + ["-r", str(REPO / "services/api/requirements.txt")], check=True)
     strict = subprocess.run(pip + ["meinheld==1.0.2"], capture_output=True, text=True)
     if strict.returncode == 0:
         return "pip install meinheld==1.0.2 succeeded"
@@ -74,7 +86,7 @@ class Server:
             app_port = free_port() if self.mode.name.endswith("via-nginx") else self.port
             env = {
                 **os.environ,
-                "PYTHONPATH": f"{REPO}:{API_DIR}",
+                "PYTHONPATH": f"{REPO}:{self.mode.api_dir}",
                 "DATABASE_URL": self._database_url,
                 "METRICS_PORT": str(free_port()),
                 "PROMETHEUS_MULTIPROC_DIR": self._metrics_dir,
@@ -83,7 +95,7 @@ class Server:
             }
             self.process = subprocess.Popen(
                 self.mode.argv(app_port),
-                cwd=API_DIR,
+                cwd=self.mode.api_dir,
                 env=env,
                 stdout=self._log,
                 stderr=subprocess.STDOUT,
@@ -151,6 +163,11 @@ def parse_wrk(output: str) -> dict:
     return result
 
 
+def mode_cells(mode: Mode, cells: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The cells a mode can serve."""
+    return [(workload, c) for workload, c in cells if workload in mode.workloads]
+
+
 def wrk(url: str, concurrency: int, duration: int) -> dict:
     threads = min(2, concurrency)
     command = [
@@ -199,6 +216,27 @@ def measure_cooperative_io(database_url: str, metrics_dir: str, rounds: int) -> 
     return timings
 
 
+def export_tree(ref: str) -> Path:
+    """The repository as of git `ref`, in a new temporary directory (removed by the caller)."""
+    tree = Path(tempfile.mkdtemp(prefix="matrix-baseline-"))
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", ref], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    return tree
+
+
+def parse_cells(text: str) -> list[tuple[str, int]]:
+    """ "db@64,json@64" -> [("db", 64), ("json", 64)]."""
+    cells = []
+    for item in text.split(","):
+        workload, _, concurrency = item.partition("@")
+        if workload not in WORKLOAD_PATHS or not concurrency.isdigit():
+            sys.exit(f"--cells: {item!r} is not WORKLOAD@CONNECTIONS ({', '.join(WORKLOAD_PATHS)})")
+        cells.append((workload, int(concurrency)))
+    return cells
+
+
 def machine() -> dict:
     def version(command: list[str]) -> str:
         try:
@@ -227,6 +265,13 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     parser.add_argument("--modes", default=",".join(mode.name for mode in MODES))
     parser.add_argument("--concurrency", default=",".join(map(str, CONCURRENCIES)))
+    parser.add_argument("--cells", help="WORKLOAD@CONNECTIONS,...: instead of the cross product")
+    parser.add_argument(
+        "--baseline-ref", help="also run each mode of this project as of this git commit"
+    )
+    parser.add_argument(
+        "--no-cooperative-io", action="store_true", help="skip the psycogreen timing"
+    )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     parser.add_argument("--out", type=Path, default=REPO / f"benchmarks/results/{stamp}")
     args = parser.parse_args()
@@ -234,6 +279,14 @@ def main() -> None:
         sys.exit("wrk is missing: run scripts/install-test-tools (Debian's wrk package)")
     modes = [MODES_BY_NAME[name] for name in args.modes.split(",")]
     concurrencies = [int(c) for c in args.concurrency.split(",")]
+    cells = (
+        parse_cells(args.cells)
+        if args.cells
+        else [(w, c) for w in ALL_WORKLOADS for c in concurrencies]
+    )
+    baseline_tree = export_tree(args.baseline_ref) if args.baseline_ref else None
+    if baseline_tree:
+        modes += [m.at(args.baseline_ref, baseline_tree) for m in modes if m.runs_the_project]
     args.out.mkdir(parents=True, exist_ok=True)
 
     notes = {}
@@ -241,10 +294,10 @@ def main() -> None:
         notes["meinheld"] = prepare_meinheld()
         print(f"meinheld: {notes['meinheld']}", flush=True)
 
-    cells = sum(len(m.workloads) for m in modes) * len(concurrencies) * args.rounds
+    runs = sum(len(mode_cells(m, cells)) for m in modes) * args.rounds
     print(
-        f"{len(modes)} modes, {cells} wrk runs of {args.duration:g} s: "
-        f"about {cells * (args.duration + 1.5) / 60:.0f} min",
+        f"{len(modes)} modes, {runs} wrk runs of {args.duration:g} s: "
+        f"about {runs * (args.duration + 1.5) / 60:.0f} min",
         flush=True,
     )
     postgres = ThrowawayPostgres().start()
@@ -252,8 +305,12 @@ def main() -> None:
     results, cooperative, done, started = [], {}, 0, time.monotonic()
     try:
         migrate_database(postgres.url)
-        cooperative = measure_cooperative_io(postgres.url, metrics_dir, args.rounds)
-        print(f"cooperative I/O, 20 x 200 ms on one worker: {cooperative}", flush=True)
+        postgres.execute_admin(
+            "INSERT INTO items (name, quantity, price) VALUES ('benchmark', 1, 9.99)"
+        )  # GET /api/items/1
+        if not args.no_cooperative_io:
+            cooperative = measure_cooperative_io(postgres.url, metrics_dir, args.rounds)
+            print(f"cooperative I/O, 20 x 200 ms on one worker: {cooperative}", flush=True)
         for round_number in range(1, args.rounds + 1):
             for mode in random.sample(modes, len(modes)):
                 server = Server(mode, postgres.url, metrics_dir)
@@ -262,37 +319,38 @@ def main() -> None:
                 except RuntimeError as exc:
                     notes.setdefault(mode.name, f"failed to start: {exc}"[:500])
                     print(f"  {mode.name}: failed to start", flush=True)
-                    done += len(mode.workloads) * len(concurrencies)
+                    done += len(mode_cells(mode, cells))
                     continue
                 try:
                     wrk(f"http://127.0.0.1:{server.port}/json", 16, 1)  # warm-up
-                    for workload in mode.workloads:
-                        for concurrency in concurrencies:
-                            url = f"http://127.0.0.1:{server.port}{WORKLOAD_PATHS[workload]}"
-                            cell = wrk(url, concurrency, args.duration)
-                            results.append(
-                                {
-                                    "round": round_number,
-                                    "mode": mode.name,
-                                    "workload": workload,
-                                    "concurrency": concurrency,
-                                    **cell,
-                                }
-                            )
-                            done += 1
-                            eta = (time.monotonic() - started) / done * (cells - done) / 60
-                            p99 = f"{cell['p99'] * 1000:.0f} ms" if cell["p99"] else "-"
-                            print(
-                                f"[{done}/{cells} round {round_number}] {mode.name:30} "
-                                f"{workload:9} c={concurrency:<3} {cell['rps']:9.0f} req/s "
-                                f"p99 {p99:>8}  errors {cell['errors']:<6} eta {eta:.0f} min",
-                                flush=True,
-                            )
+                    for workload, concurrency in mode_cells(mode, cells):
+                        url = f"http://127.0.0.1:{server.port}{WORKLOAD_PATHS[workload]}"
+                        cell = wrk(url, concurrency, args.duration)
+                        results.append(
+                            {
+                                "round": round_number,
+                                "mode": mode.name,
+                                "workload": workload,
+                                "concurrency": concurrency,
+                                **cell,
+                            }
+                        )
+                        done += 1
+                        eta = (time.monotonic() - started) / done * (runs - done) / 60
+                        p99 = f"{cell['p99'] * 1000:.0f} ms" if cell["p99"] else "-"
+                        print(
+                            f"[{done}/{runs} round {round_number}] {mode.name:30} "
+                            f"{workload:9} c={concurrency:<4} {cell['rps']:9.0f} req/s "
+                            f"p99 {p99:>8}  errors {cell['errors']:<6} eta {eta:.0f} min",
+                            flush=True,
+                        )
                 finally:
                     server.stop()
     finally:
         postgres.stop()
         shutil.rmtree(metrics_dir, ignore_errors=True)
+        if baseline_tree:
+            shutil.rmtree(baseline_tree, ignore_errors=True)
         (args.out / "raw.json").write_text(
             json.dumps(
                 {

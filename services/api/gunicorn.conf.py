@@ -76,6 +76,7 @@ errorlog = "-"
 accesslog = "-" if settings.GUNICORN_ACCESS_LOG else None
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
 logconfig_dict = logs.logging_config(settings.LOG_LEVEL, settings.GUNICORN_ACCESS_LOG)
+logger_class = "api.logs.GunicornLogger"  # skips formatting access lines nobody logs
 proc_name = "api"
 
 

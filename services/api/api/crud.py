@@ -1,36 +1,45 @@
-"""The items resource's queries, as keyword-only functions taking the request's session.
+"""The items resource's queries, as keyword-only functions.
 
-Each returns what the API sends: items rendered by ItemPublic (schemas), the one place that
-decides their public shape. The TechEmpower queries are in tfb_queries.
+Reads take a pooled autocommit connection (Core: one round trip, no session); writes take the
+request's session (a transaction). Each returns what the API sends: items rendered by
+ItemPublic (schemas), the one place that decides their public shape. The TechEmpower queries
+are in tfb_queries.
 """
 
 import hashlib
 import json
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from .models import IdempotencyKey, Item
 from .schemas import ItemCreate, ItemPage, ItemPublic, ItemUpdate, ListItemsQuery
 
+_ITEMS = Item.__table__
+_ITEM_BY_ID = select(_ITEMS).where(_ITEMS.c.id == bindparam("item_id"))
+_ITEMS_AFTER = (
+    select(_ITEMS)
+    .where(_ITEMS.c.id > bindparam("after_id"))
+    .order_by(_ITEMS.c.id)
+    .limit(bindparam("rows"))
+)
+
 
 class IdempotencyConflict(Exception):
     """An Idempotency-Key was reused with a different request body."""
 
 
-def get_item(*, session: Session, item_id: int) -> dict | None:
+def get_item(*, connection: Connection, item_id: int) -> dict | None:
     """Return the item, or None if it does not exist."""
-    item = session.get(Item, item_id)
-    return None if item is None else _public(item)
+    row = connection.execute(_ITEM_BY_ID, {"item_id": item_id}).first()
+    return None if row is None else _public(row)
 
 
-def list_items(*, session: Session, after_id: int, limit: int) -> dict:
+def list_items(*, connection: Connection, after_id: int, limit: int) -> dict:
     """Return the page of up to `limit` items with id > after_id, in id order, and the cursor
     of the next page (None on the last)."""
-    rows = session.scalars(
-        select(Item).where(Item.id > after_id).order_by(Item.id).limit(limit + 1)
-    ).all()
+    rows = connection.execute(_ITEMS_AFTER, {"after_id": after_id, "rows": limit + 1}).all()
     items = rows[:limit]
     next_cursor = ListItemsQuery.encode_cursor(items[-1].id) if len(rows) > limit else None
     return ItemPage(items=items, next_cursor=next_cursor).model_dump(mode="json")
@@ -101,8 +110,8 @@ def _insert_item(session: Session, data: ItemCreate) -> tuple[Item, dict]:
     return item, _public(item)
 
 
-def _public(item: Item) -> dict:
-    """The item as the API returns it."""
+def _public(item) -> dict:
+    """The item (a model or a row) as the API returns it."""
     return ItemPublic.model_validate(item).model_dump(mode="json")
 
 

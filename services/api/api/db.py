@@ -1,4 +1,9 @@
-"""The database: one engine and connection pool per worker process, one session per request.
+"""The database: one engine and connection pool per worker process.
+
+Reads run Core statements on a pooled connection in autocommit (`connection()`): no ORM
+session, no BEGIN and ROLLBACK round trips, which the hot read paths (the TechEmpower
+endpoints, item reads) spent most of their time on. Writes use an ORM session in a transaction
+(`session()`). Both draw from the same pool.
 
 Under gevent, thousands of greenlets share DB_POOL_SIZE connections: the wait for one is
 bounded by DB_POOL_TIMEOUT (then the request is shed with 503, see api.errors) and measured.
@@ -6,20 +11,24 @@ bounded by DB_POOL_TIMEOUT (then the request is shed with 503, see api.errors) a
 
 import contextlib
 import time
+from collections.abc import Iterator
 
 import gevent
-from flask import Flask, current_app, g
+from flask import Flask, current_app
 from gevent import monkey
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
 from . import metrics
 from .config import Settings
 
+# The pool's connections are in autocommit; a session asks for a transaction on checkout.
+_TRANSACTIONAL = {"isolation_level": "READ COMMITTED"}
+
 
 class InstrumentedQueuePool(QueuePool):
-    """A QueuePool that records how long each checkout waited and how full the pool is."""
+    """A QueuePool that records how long each checkout waited (its usage is sampled)."""
 
     def connect(self):
         start = time.perf_counter()
@@ -27,22 +36,23 @@ class InstrumentedQueuePool(QueuePool):
             return super().connect()
         finally:
             metrics.DB_POOL_CHECKOUT.observe(time.perf_counter() - start)
-            self._publish_usage()
-
-    def _do_return_conn(self, record) -> None:
-        super()._do_return_conn(record)
-        self._publish_usage()
 
     def publish_state(self) -> None:
-        """Publish the pool's size (fixed) and usage; called once per worker at start."""
+        """Publish the pool's size and usage (the worker's sampler calls it)."""
         metrics.for_this_worker(metrics.DB_POOL_SIZE).set(self.size())
-        self._publish_usage()
-
-    def _publish_usage(self) -> None:
-        # On every checkout and return: two gauge writes, not more (each is an mmap write).
         metrics.for_this_worker(metrics.DB_POOL_CHECKED_OUT).set(self.checkedout())
         # SQLAlchemy counts overflow from -pool_size up; only connections beyond it matter.
         metrics.for_this_worker(metrics.DB_POOL_OVERFLOW).set(max(0, self.overflow()))
+
+
+class Database:
+    """The worker's engine (autocommit connections) and its session factory (transactions)."""
+
+    def __init__(self, settings: Settings):
+        self.engine = build_engine(settings)
+        self.sessions = sessionmaker(
+            self.engine.execution_options(**_TRANSACTIONAL), expire_on_commit=False
+        )
 
 
 def build_engine(settings: Settings) -> Engine:
@@ -53,8 +63,9 @@ def build_engine(settings: Settings) -> Engine:
         # Per connection, so a runaway query frees its connection (and greenlet) in time.
         "options": f"-c statement_timeout={settings.DB_STATEMENT_TIMEOUT_MS}",
     }
-    engine = create_engine(
+    return create_engine(
         settings.DATABASE_URL,
+        isolation_level="AUTOCOMMIT",  # set once per connection, not per checkout
         poolclass=InstrumentedQueuePool if settings.METRICS_ENABLED else QueuePool,
         pool_size=settings.pool_size,
         max_overflow=settings.DB_MAX_OVERFLOW,
@@ -62,33 +73,28 @@ def build_engine(settings: Settings) -> Engine:
         pool_recycle=settings.DB_POOL_RECYCLE,
         connect_args=connect_args,
     )
-    return engine
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    """Create the engine and session factory, and close each request's session at teardown."""
-    engine = build_engine(settings)
-    app.extensions["db"] = sessionmaker(engine, expire_on_commit=False)
-    app.teardown_appcontext(close_session)
+    """Create the worker's Database; nothing connects until the first request."""
+    app.extensions["db"] = Database(settings)
 
 
-def get_session() -> Session:
-    """Return the request's session, creating it on first use."""
-    if "db_session" not in g:
-        g.db_session = current_app.extensions["db"]()
-    return g.db_session
+def connection() -> Connection:
+    """A pooled connection in autocommit, for reads: `with connection() as conn: ...`."""
+    return current_app.extensions["db"].engine.connect()
 
 
-def close_session(_exc: BaseException | None = None) -> None:
-    """Close the request's session, returning its connection to the pool."""
-    session = g.pop("db_session", None)
-    if session is not None:
-        session.close()
+@contextlib.contextmanager
+def session() -> Iterator[Session]:
+    """An ORM session in a transaction, closed (its connection returned) at the end."""
+    with current_app.extensions["db"].sessions() as orm_session:
+        yield orm_session
 
 
 def get_engine(app: Flask) -> Engine:
     """Return the app's engine."""
-    return app.extensions["db"].kw["bind"]
+    return app.extensions["db"].engine
 
 
 def ping(timeout: float) -> None:
@@ -97,11 +103,13 @@ def ping(timeout: float) -> None:
     # connection); elsewhere the statement timeout bounds the query itself.
     green = monkey.is_module_patched("socket")
     try:
-        with gevent.Timeout(timeout) if green else contextlib.nullcontext():
-            session = get_session()
-            session.execute(text(f"SET LOCAL statement_timeout = {int(timeout * 1000)}"))
-            session.execute(text("SELECT 1"))
-            session.rollback()
+        with (
+            gevent.Timeout(timeout) if green else contextlib.nullcontext(),
+            connection() as conn,
+            conn.execution_options(**_TRANSACTIONAL).begin(),
+        ):
+            conn.execute(text(f"SET LOCAL statement_timeout = {int(timeout * 1000)}"))
+            conn.execute(text("SELECT 1"))
     except gevent.Timeout:
         raise TimeoutError(f"the database did not answer within {timeout} s") from None
 

@@ -1,7 +1,7 @@
 """What gunicorn.conf.py's server hooks do; each function says in which process it runs."""
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from gunicorn.workers.ggevent import GeventWorker
@@ -54,11 +54,27 @@ def post_worker_init(worker, settings: Settings) -> None:
     if not settings.METRICS_ENABLED:
         return
     metrics.for_this_worker(metrics.WORKER_CONNECTIONS).set(settings.concurrency_per_worker)
-    metrics.for_this_worker(metrics.INFLIGHT_REQUESTS).set(0)
-    metrics.for_this_worker(metrics.OPEN_CONNECTIONS).set(0)
-    db.get_engine(worker.wsgi).pool.publish_state()
-    if is_gevent:
-        worker_monitor.start(settings.EVENT_LOOP_BLOCKED_THRESHOLD_MS)
+    worker_monitor.start(
+        _sampler(worker),
+        gevent_worker=is_gevent,
+        blocked_threshold_ms=settings.EVENT_LOOP_BLOCKED_THRESHOLD_MS,
+    )
+
+
+def _sampler(worker) -> Callable[[], None]:
+    """Publish what the worker holds now: requests in flight, connections, pool usage."""
+    in_flight = worker.wsgi.extensions["requests_in_flight"]
+    pool = db.get_engine(worker.wsgi).pool
+    in_flight_gauge = metrics.for_this_worker(metrics.INFLIGHT_REQUESTS)
+    connections_gauge = metrics.for_this_worker(metrics.OPEN_CONNECTIONS)
+    clients = getattr(worker, "clients", {})  # only this project's gevent worker tracks them
+
+    def sample() -> None:
+        in_flight_gauge.set(in_flight.count)
+        connections_gauge.set(len(clients))
+        pool.publish_state()
+
+    return sample
 
 
 def worker_exit(worker) -> None:

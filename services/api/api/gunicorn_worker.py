@@ -14,7 +14,8 @@ behind nginx's pool of idle upstream connections waited the full graceful_timeou
 stop. This worker shuts idle connections down at once and closes each busy one after its
 response; nginx sees a closed idle upstream connection and opens another, to a live replica.
 
-It also counts open connections: each one, busy or idle, holds one of worker_connections.
+It also keeps its open connections (`clients`, sampled as api_open_connections): each one, busy
+or idle, holds one of worker_connections.
 """
 
 import contextlib
@@ -22,8 +23,6 @@ import socket
 
 import gevent
 from gunicorn.workers import ggevent
-
-from . import metrics
 
 
 class _WaitForRequest:
@@ -63,12 +62,9 @@ class GeventWorker(ggevent.GeventWorker):
     def handle(self, listener, client, addr):
         me = gevent.getcurrent()
         self.clients[me] = client
-        open_connections = metrics.for_this_worker(metrics.OPEN_CONNECTIONS)
-        open_connections.inc()
         try:
             super().handle(listener, client, addr)
         finally:
-            open_connections.dec()
             self.clients.pop(me, None)
             self.served.discard(me)
 

@@ -6,6 +6,7 @@ import re
 import uuid
 
 from flask import Flask, g, has_request_context, request
+from gunicorn import glogging
 from pythonjsonlogger.json import JsonFormatter
 
 from .config import Settings
@@ -23,6 +24,18 @@ class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = g.get("request_id") if has_request_context() else None
         return True
+
+
+class GunicornLogger(glogging.Logger):
+    """gunicorn's logger, without the access log's per-request cost while it is off.
+
+    Whenever a logconfig_dict is set, gunicorn formats every request's access-log atoms and
+    only then lets the logger's level drop the line (4 % of a /json request in the profile).
+    """
+
+    def access(self, resp, req, environ, request_time) -> None:
+        if self.access_log.isEnabledFor(logging.INFO):
+            super().access(resp, req, environ, request_time)
 
 
 def logging_config(level: str, access_log: bool = False) -> dict:

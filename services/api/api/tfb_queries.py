@@ -1,11 +1,10 @@
 """The TechEmpower queries, each returning the object TFB's rules define.
 
-Read through Core, not the ORM: no identity map (TFB forbids caching rows) and a third of the
-per-row cost.
+Core on the pooled autocommit connection (db.connection()), not the ORM: no identity map
+(TFB forbids caching rows), no session, no transaction round trips.
 """
 
 from sqlalchemy import Connection, bindparam, select, text
-from sqlalchemy.orm import Session
 
 from .models import Fortune, World
 
@@ -17,13 +16,6 @@ _UPDATE_WORLDS = text(
     "FROM unnest(CAST(:ids AS integer[]), CAST(:numbers AS integer[])) "
     "AS batch(id, randomnumber) WHERE world.id = batch.id"
 )
-# TFB reads need no transaction: autocommit saves the BEGIN and ROLLBACK round trips.
-_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
-
-
-def autocommit_connection(*, session: Session) -> Connection:
-    """The session's connection in autocommit mode, for the TFB endpoints (once per request)."""
-    return session.connection(execution_options=_AUTOCOMMIT)
 
 
 def get_world(*, connection: Connection, world_id: int) -> dict:

@@ -2,8 +2,7 @@
 
 from flask import Blueprint, Response, abort, request, url_for
 
-from .. import crud
-from ..db import get_session
+from .. import crud, db
 from ..schemas import ItemCreate, ItemUpdate, ListItemsQuery
 from ..validation import parse_json, parse_query
 
@@ -35,10 +34,11 @@ def create_item():
     """Create an item; with an Idempotency-Key, retries return the first result (200)."""
     key = idempotency_key()
     data = parse_json(ItemCreate)
-    if key is None:
-        body, created = crud.create_item(session=get_session(), data=data), True
-    else:
-        body, created = crud.create_item_once(session=get_session(), key=key, data=data)
+    with db.session() as session:
+        if key is None:
+            body, created = crud.create_item(session=session, data=data), True
+        else:
+            body, created = crud.create_item_once(session=session, key=key, data=data)
     location = url_for("items.get_item", item_id=body["id"])
     return body, 201 if created else 200, {"Location": location}
 
@@ -47,26 +47,32 @@ def create_item():
 def list_items():
     """List items in id order, `limit` at a time; pass `next_cursor` back as `cursor`."""
     query = parse_query(ListItemsQuery)
-    return crud.list_items(session=get_session(), after_id=query.after_id, limit=query.limit)
+    with db.connection() as conn:
+        return crud.list_items(connection=conn, after_id=query.after_id, limit=query.limit)
 
 
 @bp.get("/<int:item_id>")
 def get_item(item_id: int):
     """Return one item."""
-    return found_or_404(crud.get_item(session=get_session(), item_id=item_id), item_id)
+    with db.connection() as conn:
+        item = crud.get_item(connection=conn, item_id=item_id)
+    return found_or_404(item, item_id)
 
 
 @bp.patch("/<int:item_id>")
 def update_item(item_id: int):
     """Change some fields of an item."""
     changes = parse_json(ItemUpdate)
-    item = crud.update_item(session=get_session(), item_id=item_id, changes=changes)
+    with db.session() as session:
+        item = crud.update_item(session=session, item_id=item_id, changes=changes)
     return found_or_404(item, item_id)
 
 
 @bp.delete("/<int:item_id>")
 def delete_item(item_id: int):
     """Delete an item (204), or 404 if it does not exist."""
-    if not crud.delete_item(session=get_session(), item_id=item_id):
+    with db.session() as session:
+        deleted = crud.delete_item(session=session, item_id=item_id)
+    if not deleted:
         abort(404, f"There is no item {item_id}.")
     return Response(status=204)

@@ -4,8 +4,7 @@ import random
 
 from flask import Blueprint, Response, render_template, request
 
-from .. import tfb_queries
-from ..db import get_session
+from .. import db, tfb_queries
 
 bp = Blueprint("tfb", __name__)
 
@@ -39,44 +38,42 @@ def get_plaintext():
     return Response("Hello, World!", mimetype="text/plain")
 
 
-def connection():
-    return tfb_queries.autocommit_connection(session=get_session())
-
-
 @bp.get("/db")
 def get_db_row():
     """Fetch one random World row."""
-    return tfb_queries.get_world(connection=connection(), world_id=random_world_id())
+    with db.connection() as conn:
+        return tfb_queries.get_world(connection=conn, world_id=random_world_id())
 
 
 @bp.get("/queries")
 def get_queries():
     """Fetch N random World rows, one query each."""
-    conn = connection()
-    return [
-        tfb_queries.get_world(connection=conn, world_id=random_world_id())
-        for _ in range(query_count())
-    ]
+    with db.connection() as conn:
+        return [
+            tfb_queries.get_world(connection=conn, world_id=random_world_id())
+            for _ in range(query_count())
+        ]
 
 
 @bp.get("/updates")
 def update_queries():
     """Fetch N distinct random World rows one by one, give each a new number, write them back."""
-    conn = connection()
-    worlds = [
-        tfb_queries.get_world(connection=conn, world_id=world_id)
-        for world_id in random.sample(range(1, WORLD_ROWS + 1), query_count())
-    ]
-    for world in worlds:
-        world["randomNumber"] = random_world_id()
-    tfb_queries.update_worlds(connection=conn, worlds=worlds)
+    with db.connection() as conn:
+        worlds = [
+            tfb_queries.get_world(connection=conn, world_id=world_id)
+            for world_id in random.sample(range(1, WORLD_ROWS + 1), query_count())
+        ]
+        for world in worlds:
+            world["randomNumber"] = random_world_id()
+        tfb_queries.update_worlds(connection=conn, worlds=worlds)
     return worlds
 
 
 @bp.get("/fortunes")
 def list_fortunes():
     """Render all fortunes plus one added now, sorted by message, HTML-escaped."""
-    fortunes = tfb_queries.list_fortunes(connection=connection())
+    with db.connection() as conn:
+        fortunes = tfb_queries.list_fortunes(connection=conn)
     fortunes.append(ADDITIONAL_FORTUNE)
     fortunes.sort(key=lambda fortune: fortune[1])
     return render_template("fortunes.html", fortunes=fortunes)
