@@ -23,7 +23,7 @@ GOALS_CELLS := db@64,json@64,item@64,db_sleep@256,sleep@1000
 GOALS_MODES := gunicorn-gevent,gunicorn-gevent-metrics-off,raw-wsgi-gevent
 
 bench-goals: venv ## The request-path goals in one interleaved run (~8 min): benchmarks/results/goals/goals.md
-	$(PY) -m benchmarks.matrix.run --rounds 3 --duration 4 --no-cooperative-io \
+	$(PY) -m benchmarks.matrix.run --rounds 3 --duration 4 --no-cooperative-io --all-up \
 	  --modes $(GOALS_MODES) --cells $(GOALS_CELLS) --baseline-ref $(BENCH_BEFORE) \
 	  --out benchmarks/results/goals
 	$(PY) -m benchmarks.matrix.goals benchmarks/results/goals

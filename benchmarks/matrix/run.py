@@ -46,6 +46,8 @@ from .modes import (
 from .servers.nginx import Nginx
 
 CONCURRENCIES = (16, 64, 256)
+# Enough for a few modes up at once, each holding its pools (budget 80 by default).
+MAX_CONNECTIONS = 600
 WRK_TIMEOUT_SECONDS = 5
 
 
@@ -69,13 +71,13 @@ def prepare_meinheld() -> str:
 class Server:
     """A mode's process(es) on a free port."""
 
-    def __init__(self, mode: Mode, database_url: str, metrics_dir: str):
+    def __init__(self, mode: Mode, database_url: str):
         self.mode = mode
         self.port = free_port()
         self.nginx: Nginx | None = None
         self.process: subprocess.Popen | None = None
         self._database_url = database_url
-        self._metrics_dir = metrics_dir
+        self._metrics_dir = tempfile.mkdtemp(prefix="matrix-metrics-")
         self._log = tempfile.TemporaryFile()  # noqa: SIM115  (open for the server's lifetime)
 
     def start(self) -> None:
@@ -129,8 +131,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
-        for entry in Path(self._metrics_dir).iterdir():
-            entry.unlink()
+        shutil.rmtree(self._metrics_dir, ignore_errors=True)
 
 
 _LATENCY_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
@@ -163,6 +164,90 @@ def parse_wrk(output: str) -> dict:
     return result
 
 
+class Results:
+    """Every wrk run's result, with progress printed as they come."""
+
+    def __init__(self, total: int):
+        self.rows: list[dict] = []
+        self.total, self.done, self.started = total, 0, time.monotonic()
+
+    def measure(self, server: "Server", cell: tuple[str, int], round_number: int, duration: int):
+        workload, concurrency = cell
+        url = f"http://127.0.0.1:{server.port}{WORKLOAD_PATHS[workload]}"
+        result = wrk(url, concurrency, duration)
+        self.rows.append(
+            {
+                "round": round_number,
+                "mode": server.mode.name,
+                "workload": workload,
+                "concurrency": concurrency,
+                **result,
+            }
+        )
+        self.skip(1)
+        eta = (time.monotonic() - self.started) / self.done * (self.total - self.done) / 60
+        p99 = f"{result['p99'] * 1000:.0f} ms" if result["p99"] else "-"
+        print(
+            f"[{self.done}/{self.total} round {round_number}] {server.mode.name:30} "
+            f"{workload:9} c={concurrency:<4} {result['rps']:9.0f} req/s "
+            f"p99 {p99:>8}  errors {result['errors']:<6} eta {eta:.0f} min",
+            flush=True,
+        )
+
+    def skip(self, runs: int) -> None:
+        self.done += runs
+
+
+def start(mode: Mode, database_url: str, notes: dict) -> "Server | None":
+    """A started and warmed-up server, or None (noted) if the mode failed to start."""
+    server = Server(mode, database_url)
+    try:
+        server.start()
+    except RuntimeError as exc:
+        server.stop()
+        notes.setdefault(mode.name, f"failed to start: {exc}"[:500])
+        print(f"  {mode.name}: failed to start", flush=True)
+        return None
+    wrk(f"http://127.0.0.1:{server.port}/json", 16, 1)  # warm-up
+    return server
+
+
+def one_mode_at_a_time(modes, cells, args, database_url, results: Results, notes) -> None:
+    """Each round, every mode in a new random order: started, measured on its cells, stopped."""
+    for round_number in range(1, args.rounds + 1):
+        for mode in random.sample(modes, len(modes)):
+            server = start(mode, database_url, notes)
+            if server is None:
+                results.skip(len(mode_cells(mode, cells)))
+                continue
+            try:
+                for cell in mode_cells(mode, cells):
+                    results.measure(server, cell, round_number, args.duration)
+            finally:
+                server.stop()
+
+
+def all_modes_up(modes, cells, args, database_url, results: Results, notes) -> None:
+    """Every mode running at once; each round takes the cells in a new random order, and
+    each cell on every mode in a new random order, so load from elsewhere hits all alike."""
+    servers = []
+    try:
+        for mode in modes:
+            server = start(mode, database_url, notes)
+            if server is None:
+                results.skip(len(mode_cells(mode, cells)) * args.rounds)
+            else:
+                servers.append(server)
+        for round_number in range(1, args.rounds + 1):
+            for cell in random.sample(cells, len(cells)):
+                for server in random.sample(servers, len(servers)):
+                    if cell in mode_cells(server.mode, cells):
+                        results.measure(server, cell, round_number, args.duration)
+    finally:
+        for server in servers:
+            server.stop()
+
+
 def mode_cells(mode: Mode, cells: list[tuple[str, int]]) -> list[tuple[str, int]]:
     """The cells a mode can serve."""
     return [(workload, c) for workload, c in cells if workload in mode.workloads]
@@ -185,7 +270,7 @@ def wrk(url: str, concurrency: int, duration: int) -> dict:
     return parse_wrk(completed.stdout)
 
 
-def measure_cooperative_io(database_url: str, metrics_dir: str, rounds: int) -> dict:
+def measure_cooperative_io(database_url: str, rounds: int) -> dict:
     """Wall time of 20 concurrent 200 ms queries on one worker, with and without psycogreen."""
     timings: dict[str, list[float]] = {"with psycogreen": [], "without psycogreen": []}
     for _ in range(rounds):
@@ -202,7 +287,7 @@ def measure_cooperative_io(database_url: str, metrics_dir: str, rounds: int) -> 
                     "DB_COOPERATIVE_IO": cooperative,
                 },
             )
-            server = Server(mode, database_url, metrics_dir)
+            server = Server(mode, database_url)
             server.start()
             try:
                 urls = [f"http://127.0.0.1:{server.port}/db/sleep?ms=200"] * 20
@@ -272,6 +357,12 @@ def main() -> None:
     parser.add_argument(
         "--no-cooperative-io", action="store_true", help="skip the psycogreen timing"
     )
+    parser.add_argument(
+        "--all-up",
+        action="store_true",
+        help="keep every mode running and take each cell on every mode in turn (finer "
+        "interleaving on a busy machine; for a few modes: each holds its connection pool)",
+    )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     parser.add_argument("--out", type=Path, default=REPO / f"benchmarks/results/{stamp}")
     args = parser.parse_args()
@@ -300,55 +391,20 @@ def main() -> None:
         f"about {runs * (args.duration + 1.5) / 60:.0f} min",
         flush=True,
     )
-    postgres = ThrowawayPostgres().start()
-    metrics_dir = tempfile.mkdtemp(prefix="matrix-metrics-")
-    results, cooperative, done, started = [], {}, 0, time.monotonic()
+    postgres = ThrowawayPostgres(max_connections=MAX_CONNECTIONS).start()
+    results, cooperative = Results(runs), {}
     try:
         migrate_database(postgres.url)
         postgres.execute_admin(
             "INSERT INTO items (name, quantity, price) VALUES ('benchmark', 1, 9.99)"
         )  # GET /api/items/1
         if not args.no_cooperative_io:
-            cooperative = measure_cooperative_io(postgres.url, metrics_dir, args.rounds)
+            cooperative = measure_cooperative_io(postgres.url, args.rounds)
             print(f"cooperative I/O, 20 x 200 ms on one worker: {cooperative}", flush=True)
-        for round_number in range(1, args.rounds + 1):
-            for mode in random.sample(modes, len(modes)):
-                server = Server(mode, postgres.url, metrics_dir)
-                try:
-                    server.start()
-                except RuntimeError as exc:
-                    notes.setdefault(mode.name, f"failed to start: {exc}"[:500])
-                    print(f"  {mode.name}: failed to start", flush=True)
-                    done += len(mode_cells(mode, cells))
-                    continue
-                try:
-                    wrk(f"http://127.0.0.1:{server.port}/json", 16, 1)  # warm-up
-                    for workload, concurrency in mode_cells(mode, cells):
-                        url = f"http://127.0.0.1:{server.port}{WORKLOAD_PATHS[workload]}"
-                        cell = wrk(url, concurrency, args.duration)
-                        results.append(
-                            {
-                                "round": round_number,
-                                "mode": mode.name,
-                                "workload": workload,
-                                "concurrency": concurrency,
-                                **cell,
-                            }
-                        )
-                        done += 1
-                        eta = (time.monotonic() - started) / done * (runs - done) / 60
-                        p99 = f"{cell['p99'] * 1000:.0f} ms" if cell["p99"] else "-"
-                        print(
-                            f"[{done}/{runs} round {round_number}] {mode.name:30} "
-                            f"{workload:9} c={concurrency:<4} {cell['rps']:9.0f} req/s "
-                            f"p99 {p99:>8}  errors {cell['errors']:<6} eta {eta:.0f} min",
-                            flush=True,
-                        )
-                finally:
-                    server.stop()
+        schedule = all_modes_up if args.all_up else one_mode_at_a_time
+        schedule(modes, cells, args, postgres.url, results, notes)
     finally:
         postgres.stop()
-        shutil.rmtree(metrics_dir, ignore_errors=True)
         if baseline_tree:
             shutil.rmtree(baseline_tree, ignore_errors=True)
         (args.out / "raw.json").write_text(
@@ -362,7 +418,7 @@ def main() -> None:
                     "modes": {
                         m.name: {"group": m.group, "description": m.description} for m in modes
                     },
-                    "results": results,
+                    "results": results.rows,
                 },
                 indent=2,
             )

@@ -7,6 +7,7 @@ from flask import Flask
 
 from . import db, errors, logs, metrics
 from .config import get_settings, load_settings
+from .json_provider import OrjsonProvider
 from .routes import register_blueprints
 
 
@@ -16,6 +17,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__package__)
     app.extensions["settings"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.API_MAX_BODY_BYTES
+    app.json = OrjsonProvider(app)
     app.json.sort_keys = False  # keep TFB and problem members in the documented order
 
     logs.init_app(app, settings)
