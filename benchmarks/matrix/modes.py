@@ -13,6 +13,9 @@ SERVERS = REPO / "benchmarks/matrix/servers"
 MEINHELD_VENV = REPO / "benchmarks/.venv-meinheld"
 CPUS = len(os.sched_getaffinity(0))
 SEED_WORKERS = 2 * CPUS + 1  # the seed article's `multiprocessing.cpu_count() * 2 + 1`
+# The pool each of this project's workers gets from the default budget (80 // workers): the
+# requests a thread-per-request server can usefully run at once.
+POOL_PER_WORKER = 80 // CPUS
 
 ALL_WORKLOADS = ("plaintext", "json", "db", "db_sleep")
 WORKLOAD_PATHS = {
@@ -38,6 +41,7 @@ class Mode:
     workloads: tuple[str, ...] = tuple(WORKLOAD_PATHS)  # what it can serve
     python: Path = Path(sys.executable)
     api_dir: Path = API_DIR  # the services/api tree it runs (another commit's, for a baseline)
+    driver: str = "postgresql+psycopg2"  # the DATABASE_URL scheme it is given
 
     def argv(self, port: int) -> list[str]:
         return [part.format(port=port, python=self.python) for part in self.command]
@@ -141,6 +145,45 @@ MODES = [
         python=MEINHELD_VENV / "bin/python",
     ),
     Mode(
+        "granian",
+        "serving",
+        f"granian (Rust HTTP server) WSGI, {CPUS} workers x {POOL_PER_WORKER} blocking threads "
+        f"(= the pool), --backpressure {POOL_PER_WORKER}",
+        (
+            "{python}",
+            "-m",
+            "granian",
+            "--interface",
+            "wsgi",
+            "--workers",
+            str(CPUS),
+            "--blocking-threads",
+            str(POOL_PER_WORKER),
+            "--backpressure",  # accept no more than the threads can run
+            str(POOL_PER_WORKER),
+            "--backlog",
+            "2048",  # the project's GUNICORN_BACKLOG
+            "--no-ws",
+            "--log-level",
+            "warning",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "{port}",
+            "api.wsgi:app",
+        ),
+        {"WEB_CONCURRENCY": str(CPUS), "DB_POOL_SIZE": str(POOL_PER_WORKER)},
+    ),
+    Mode(
+        "gunicorn-gevent-psycopg3",
+        "serving",
+        f"this project on psycopg 3 ({CPUS} gevent workers; cooperative without psycogreen, "
+        "SQLAlchemy 2.1's default driver)",
+        _gunicorn(),
+        _gunicorn_env(),
+        driver="postgresql+psycopg",
+    ),
+    Mode(
         "gunicorn-gevent-2xcores+1",
         "variant",
         f"this project with {SEED_WORKERS} workers (2 x cores + 1) instead of {CPUS}",
@@ -177,6 +220,15 @@ MODES = [
             SERVERS / "raw_gunicorn.conf.py",
             "benchmarks.matrix.servers.raw_wsgi:app",
         ),
+        _gunicorn_env(),
+        workloads=ALL_WORKLOADS,
+    ),
+    Mode(
+        "flask-bare-gevent",
+        "ceiling",
+        "a bare Flask app (raw-wsgi-gevent's database access, no project layers) on this "
+        "project's gunicorn gevent configuration",
+        _gunicorn(SERVERS / "raw_gunicorn.conf.py", "benchmarks.matrix.servers.bare_flask:app"),
         _gunicorn_env(),
         workloads=ALL_WORKLOADS,
     ),

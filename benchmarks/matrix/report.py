@@ -25,10 +25,12 @@ def medians(raw: dict) -> dict[tuple[str, str, int], dict]:
     summary = {}
     for key, runs in cells.items():
         p99s = [run["p99"] for run in runs if run["p99"] is not None]
+        cpus = [run["cpu_us"] for run in runs if "cpu_us" in run]
         summary[key] = {
             "rps": statistics.median(run["rps"] for run in runs),
             "p99": statistics.median(p99s) if p99s else None,
             "errors": statistics.median(run["errors"] for run in runs),
+            "cpu_us": statistics.median(cpus) if cpus else None,
             "rounds": len(runs),
         }
     return summary

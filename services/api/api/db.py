@@ -116,9 +116,11 @@ def ping(timeout: float) -> None:
 
 def prepare_worker(app: Flask, settings: Settings, *, gevent_worker: bool, preloaded: bool) -> None:
     """Make a freshly forked worker safe: cooperative psycopg2, no connections from the parent."""
-    if gevent_worker and settings.DB_COOPERATIVE_IO:
+    psycopg2 = settings.DATABASE_URL.startswith("postgresql+psycopg2://")
+    if gevent_worker and settings.DB_COOPERATIVE_IO and psycopg2:
         # Without a wait callback psycopg2 blocks the whole hub for the duration of each query
-        # (docs/facts: 18 req/s instead of 344 on pg_sleep(0.05)).
+        # (docs/facts: 18 req/s instead of 344 on pg_sleep(0.05)). psycopg 3 needs none: it
+        # waits cooperatively when imported after gevent's patch (it is: no preload).
         from psycogreen.gevent import patch_psycopg
 
         patch_psycopg()
