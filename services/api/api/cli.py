@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, pool, text
 from sqlalchemy.engine import make_url
 
 from .config import ConfigError, Settings, load_settings
+from .logs import one_line
 from .seed import seed
 
 # Connections the stack opens besides the API: the exporter, migrate, an operator's psql.
@@ -86,8 +87,7 @@ def _wait_for_database(engine, seconds: int) -> None:
             return
         except Exception as exc:
             if time.monotonic() >= deadline:
-                reason = str(exc).strip().splitlines()[0]
-                message = f"database not reachable after {seconds} s: {reason}"
+                message = f"database not reachable after {seconds} s: {one_line(exc)}"
                 raise click.ClickException(message) from None
             time.sleep(1)
 

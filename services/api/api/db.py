@@ -10,21 +10,23 @@ bounded by DB_POOL_TIMEOUT (then the request is shed with 503, see api.errors) a
 """
 
 import contextlib
+import logging
 import time
 from collections.abc import Iterator
 
 import gevent
+import psycopg2
 from flask import Flask, current_app
 from gevent import monkey
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
-from . import metrics
+from . import logs, metrics
 from .config import Settings
 
-# The pool's connections are in autocommit; a session asks for a transaction on checkout.
-_TRANSACTIONAL = {"isolation_level": "READ COMMITTED"}
+log = logging.getLogger(__name__)
 
 
 class InstrumentedQueuePool(QueuePool):
@@ -45,16 +47,6 @@ class InstrumentedQueuePool(QueuePool):
         metrics.for_this_worker(metrics.DB_POOL_OVERFLOW).set(max(0, self.overflow()))
 
 
-class Database:
-    """The worker's engine (autocommit connections) and its session factory (transactions)."""
-
-    def __init__(self, settings: Settings):
-        self.engine = build_engine(settings)
-        self.sessions = sessionmaker(
-            self.engine.execution_options(**_TRANSACTIONAL), expire_on_commit=False
-        )
-
-
 def build_engine(settings: Settings) -> Engine:
     """Create the engine from the DB_* settings; no connection is opened here."""
     connect_args = {
@@ -63,9 +55,8 @@ def build_engine(settings: Settings) -> Engine:
         # Per connection, so a runaway query frees its connection (and greenlet) in time.
         "options": f"-c statement_timeout={settings.DB_STATEMENT_TIMEOUT_MS}",
     }
-    return create_engine(
+    engine = create_engine(
         settings.DATABASE_URL,
-        isolation_level="AUTOCOMMIT",  # set once per connection, not per checkout
         poolclass=InstrumentedQueuePool if settings.METRICS_ENABLED else QueuePool,
         pool_size=settings.pool_size,
         max_overflow=settings.DB_MAX_OVERFLOW,
@@ -73,28 +64,62 @@ def build_engine(settings: Settings) -> Engine:
         pool_recycle=settings.DB_POOL_RECYCLE,
         connect_args=connect_args,
     )
+    event.listen(engine, "reset", _leave_autocommit)
+    return engine
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    """Create the worker's Database; nothing connects until the first request."""
-    app.extensions["db"] = Database(settings)
+    """Create the worker's engine and session factory; nothing connects until a request."""
+    app.extensions["db"] = sessionmaker(build_engine(settings), expire_on_commit=False)
 
 
 def connection() -> Connection:
-    """A pooled connection in autocommit, for reads: `with connection() as conn: ...`."""
-    return current_app.extensions["db"].engine.connect()
+    """A pooled connection in autocommit, for reads: `with connection() as conn: ...`.
+
+    Each statement commits on its own, without a transaction's BEGIN and ROLLBACK round
+    trips. Set on the driver's connection, not with SQLAlchemy's isolation_level option: that
+    option is undone at check-in outside the pool's error handling, so a connection the
+    database had dropped meanwhile raised there and never came back to the pool.
+    `_leave_autocommit` undoes it in the pool's reset, where such a connection is discarded.
+    """
+    conn = get_engine(current_app).connect()
+    conn.connection.driver_connection.autocommit = True  # a flag: no round trip
+    return conn
+
+
+def _leave_autocommit(dbapi_connection, _record, _reset_state) -> None:
+    """Pool reset (every check-in): back to transactions, for the next session."""
+    if dbapi_connection.autocommit:
+        dbapi_connection.autocommit = False
 
 
 @contextlib.contextmanager
 def session() -> Iterator[Session]:
-    """An ORM session in a transaction, closed (its connection returned) at the end."""
-    with current_app.extensions["db"].sessions() as orm_session:
+    """An ORM session in a transaction, for writes; closed (its connection back in the pool)
+    at the end of the block."""
+    orm_session = current_app.extensions["db"]()
+    try:
         yield orm_session
+    finally:
+        _close(orm_session)
+
+
+def _close(orm_session: Session) -> None:
+    """Close a session without raising.
+
+    The database may have dropped the connection after the last statement (a restart, a
+    failover), which the closing rollback is the first to notice. SQLAlchemy has then
+    discarded the connection; what the block did (a commit) stands, and so does its response.
+    """
+    try:
+        orm_session.close()
+    except (sa_exc.DBAPIError, psycopg2.Error) as exc:
+        log.warning("connection lost after the last statement: %s", logs.one_line(exc))
 
 
 def get_engine(app: Flask) -> Engine:
     """Return the app's engine."""
-    return app.extensions["db"].engine
+    return app.extensions["db"].kw["bind"]
 
 
 def ping(timeout: float) -> None:
@@ -105,8 +130,7 @@ def ping(timeout: float) -> None:
     try:
         with (
             gevent.Timeout(timeout) if green else contextlib.nullcontext(),
-            connection() as conn,
-            conn.execution_options(**_TRANSACTIONAL).begin(),
+            get_engine(current_app).connect() as conn,  # a transaction, for SET LOCAL
         ):
             conn.execute(text(f"SET LOCAL statement_timeout = {int(timeout * 1000)}"))
             conn.execute(text("SELECT 1"))
@@ -116,8 +140,8 @@ def ping(timeout: float) -> None:
 
 def prepare_worker(app: Flask, settings: Settings, *, gevent_worker: bool, preloaded: bool) -> None:
     """Make a freshly forked worker safe: cooperative psycopg2, no connections from the parent."""
-    psycopg2 = settings.DATABASE_URL.startswith("postgresql+psycopg2://")
-    if gevent_worker and settings.DB_COOPERATIVE_IO and psycopg2:
+    psycopg2_driver = settings.DATABASE_URL.startswith("postgresql+psycopg2://")
+    if gevent_worker and settings.DB_COOPERATIVE_IO and psycopg2_driver:
         # Without a wait callback psycopg2 blocks the whole hub for the duration of each query
         # (docs/facts: 18 req/s instead of 344 on pg_sleep(0.05)). psycopg 3 needs none: it
         # waits cooperatively when imported after gevent's patch (it is: no preload).

@@ -62,9 +62,13 @@ def handle_pool_timeout(_exc: sa_exc.TimeoutError) -> Response:
     )
 
 
-def handle_database_unavailable(exc: sa_exc.OperationalError) -> Response:
-    """503 when the database is down, restarting, or cancelled the statement (timeout)."""
-    log.warning("database unavailable: %s", str(exc.orig).strip().splitlines()[0])
+def handle_database_error(exc: sa_exc.DBAPIError) -> Response:
+    """503 when the database is down, restarting, dropped the connection or cancelled the
+    statement (timeout): retrying later can succeed. Any other database error is a bug: 500."""
+    unavailable = (sa_exc.OperationalError, sa_exc.InterfaceError)
+    if not (exc.connection_invalidated or isinstance(exc, unavailable)):
+        return handle_unexpected(exc)
+    log.warning("database unavailable: %s", logs.one_line(exc.orig))
     return problem(
         503,
         "The database is unavailable or too slow; retry shortly.",
@@ -88,6 +92,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(ValidationError, handle_validation_error)
     app.register_error_handler(sa_exc.TimeoutError, handle_pool_timeout)
-    app.register_error_handler(sa_exc.OperationalError, handle_database_unavailable)
+    app.register_error_handler(sa_exc.DBAPIError, handle_database_error)
     app.register_error_handler(IdempotencyConflict, handle_idempotency_conflict)
     app.register_error_handler(Exception, handle_unexpected)

@@ -20,6 +20,12 @@ _FORMAT = "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"
 _RENAMED = {"asctime": "time", "levelname": "level", "process": "pid"}
 
 
+def one_line(exc: BaseException) -> str:
+    """The first line of an exception's message (driver errors span several), for a log line."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 class RequestIds:
     """WSGI middleware: give each request an id (X-Request-ID if sane, else a new one) and
     echo it in the response. Below Flask's hooks, which cost more per request than this."""

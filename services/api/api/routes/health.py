@@ -4,7 +4,7 @@ import logging
 
 from flask import Blueprint
 
-from .. import db
+from .. import db, logs
 from ..errors import RETRY_AFTER_SECONDS, problem
 
 bp = Blueprint("health", __name__)
@@ -25,7 +25,7 @@ def check_readiness():
     try:
         db.ping(READINESS_TIMEOUT_SECONDS)
     except Exception as exc:  # any failure means "not ready", and must not become a 500
-        log.warning("not ready: %s", str(exc).strip().splitlines()[0] if str(exc) else exc)
+        log.warning("not ready: %s", logs.one_line(exc))
         return problem(
             503,
             "The database did not answer within 1 s.",

@@ -1,4 +1,4 @@
-"""Endpoints that hold a request for a chosen time: an upstream call, or a slow query."""
+"""Endpoints that hold a request for a chosen time: an upstream call, a slow query, CPU work."""
 
 import time
 
@@ -27,3 +27,13 @@ def db_sleep():
     with db.connection() as conn:
         conn.execute(text("SELECT pg_sleep(:seconds)"), {"seconds": ms / 1000})
     return {"slept_ms": ms}
+
+
+@bp.get("/cpu")
+def burn_cpu():
+    """Compute for ?ms= milliseconds without yielding: a CPU-bound request blocks its worker."""
+    ms = parse_query(SleepQuery).ms
+    deadline = time.perf_counter() + ms / 1000
+    while time.perf_counter() < deadline:
+        pass
+    return {"busy_ms": ms}
