@@ -3,7 +3,9 @@
 Readers cycle through `GET /db`, `/queries?queries=3`, `/json` and `GET /api/items/<id>` of an
 item a writer has just been acknowledged (read-your-write). Writers `POST /api/items` with an
 `Idempotency-Key` and retry with the same key and body every 0.2 s until a 2xx, as a careful
-client does. No think time. Every attempt is recorded from the client side:
+client does. Like most HTTP clients, both resend a request once if its kept-alive connection
+closed before any response (careful_session). No think time. Every attempt is recorded from
+the client side:
 
     with MixedLoad(base_url) as load:      # 6 readers and 4 writers until the block ends
         inject_fault()
@@ -25,12 +27,34 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util import Retry
 
 READ_PATHS = ("/db", "/queries?queries=3", "/json", "item")
 WRITE_RETRY_PAUSE_SECONDS = 0.2
 REQUEST_TIMEOUT_SECONDS = 30
 RECENT_WRITES = 50  # readers read one of the last N acknowledged items
 FAILURE_SAMPLES = 5
+
+
+def careful_session() -> requests.Session:
+    """A session that resends a request once when its connection closed before any response
+    (RFC 9112 9.3.1), as browsers and most HTTP clients do: a kept-alive connection the server
+    closed just as the request left (an nginx reload) says nothing about the request. Only
+    requests that are safe to resend go through it: GETs, and POSTs with an Idempotency-Key."""
+    session = requests.Session()
+    resend_once = Retry(
+        total=1,
+        connect=0,
+        read=1,
+        status=0,
+        other=0,
+        redirect=0,
+        allowed_methods=None,
+        raise_on_status=False,
+    )
+    session.mount("http://", HTTPAdapter(max_retries=resend_once))
+    return session
 
 
 @dataclass
@@ -44,6 +68,7 @@ class Attempt:
     status: int | None  # None: no response (connection refused, reset, timeout)
     retry_after: bool = False
     error: str | None = None
+    resent: int = 0  # times the client resent it on a connection closed without a response
 
     @property
     def failed(self) -> bool:
@@ -79,6 +104,7 @@ class Figures:
     read_p99_ms: float
     slow_reads: int = 0  # reads that took longer than 1 s
     failed_writes: int = 0  # of failed_idempotent: keyed POST attempts (the client retried)
+    client_resends: int = 0  # requests resent by the client on a closed connection (then answered)
     failure_samples: list[str] = field(default_factory=list)  # the first few, for diagnosis
 
     def as_dict(self) -> dict:
@@ -152,6 +178,7 @@ class MixedLoad:
             )
             attempt.status = response.status_code
             attempt.retry_after = "Retry-After" in response.headers
+            attempt.resent = len(response.raw.retries.history) if response.raw.retries else 0
             if kind == "write" and response.ok:
                 body = response.json()
         except requests.RequestException as exc:
@@ -161,7 +188,7 @@ class MixedLoad:
         return attempt, body
 
     def _read(self, number: int) -> None:
-        with requests.Session() as session:
+        with careful_session() as session:
             sent = number  # readers start at different paths
             while self._running():
                 path = READ_PATHS[sent % len(READ_PATHS)]
@@ -174,7 +201,7 @@ class MixedLoad:
                 self._send(session, "read", "GET", path)
 
     def _write(self, number: int) -> None:
-        with requests.Session() as session:
+        with careful_session() as session:
             sequence = 0
             while self._running():
                 sequence += 1
@@ -233,6 +260,7 @@ class MixedLoad:
             read_p99_ms=round(_percentile(durations, 0.99), 1),
             slow_reads=sum(1 for d in durations if d > 1000),
             failed_writes=sum(1 for a in failed if a.kind == "write"),
+            client_resends=sum(a.resent for a in window),
             failure_samples=[
                 f"{a.kind} {a.path} at +{a.started - since:.2f}s: {a.status or a.error}"
                 for a in failed[:FAILURE_SAMPLES]

@@ -79,6 +79,19 @@ class FaultTarget:
                 in_use += sum(s.value for s in family.samples if s.name == POOL_IN_USE)
         return in_use
 
+    def alerts_since(self, started: float) -> set[str]:
+        """Alerts that were pending or firing at any evaluation since `started` (a time())."""
+        window = max(1, int(time.time() - started) + 1)
+        return self._alert_names(f"max_over_time(ALERTS[{window}s])")
+
+    def alerts_at(self, moment: float) -> set[str]:
+        """Alerts that were pending or firing at `moment` (a time())."""
+        return self._alert_names("ALERTS", time=moment)
+
+    def _alert_names(self, expr: str, **params) -> set[str]:
+        result = self.stack.query(f"count by (alertname) ({expr})", **params)
+        return {sample["metric"]["alertname"] for sample in result}
+
     # ------------------------------------------------------------------ the database
     def db_address(self) -> str:
         [address] = self.stack.addresses("db")
@@ -121,6 +134,12 @@ def kill_api_worker(target: FaultTarget) -> None:
 def scale_api_down(target: FaultTarget) -> None:
     """3 -> 1 replicas, as `make scale N=1` does."""
     target.stack.scale("api", 1, wait=True)
+
+
+def leave_a_replica_killed(target: FaultTarget) -> None:
+    """Before the load: one replica killed earlier (`docker kill`: it stays stopped)."""
+    kill_api_container(target)
+    time.sleep(2)  # nginx no longer resolves it (valid=1s)
 
 
 def scale_to_one_replica(target: FaultTarget) -> None:
@@ -197,6 +216,7 @@ class Fault:
     inject: Callable[[FaultTarget], None]
     prepare: Callable[[FaultTarget], None] | None = None  # before the load starts
     database: bool = False  # a database fault: 503 + Retry-After is the right answer
+    alerts: tuple[str, ...] = ()  # must be pending or firing soon after the fault
     asserted: bool = True  # False: reported only (drops connections by design)
     settle_seconds: float = 8  # load after `inject` returns
 
@@ -208,13 +228,21 @@ class Fault:
 FAULTS = [
     Fault("api container killed", kill_api_container),
     Fault("api container crashed", crash_api_container),
-    Fault("api worker killed", kill_api_worker),
+    Fault("api worker killed", kill_api_worker, alerts=("ApiWorkerRestarts",)),
     Fault("scale 3 -> 1", scale_api_down),
+    # Compose counts stopped containers as replicas: this is where scaling down used to
+    # remove the running replicas and start the stopped one.
+    Fault("scale 3 -> 1 after a kill", scale_api_down, prepare=leave_a_replica_killed),
     Fault("scale 1 -> 3", scale_api_up, prepare=scale_to_one_replica),
-    Fault("db restarted", restart_db, database=True),
+    Fault("db restarted", restart_db, database=True, alerts=("ApiDatabaseUnavailable",)),
     Fault("db paused 5 s", pause_db, database=True),
-    Fault("db connections exhausted", exhaust_db_connections, database=True),
+    Fault(
+        "db connections exhausted",
+        exhaust_db_connections,
+        database=True,
+        alerts=("ApiDatabaseUnavailable",),
+    ),
     Fault("nginx reloaded (changed config)", reload_nginx),
     Fault("nginx restarted", restart_nginx, asserted=False),
-    Fault("api event loop blocked", block_event_loop),
+    Fault("api event loop blocked", block_event_loop, alerts=("ApiEventLoopBlocked",)),
 ]

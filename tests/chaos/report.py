@@ -18,14 +18,18 @@ COLUMNS = (
     ("duplicated", "duplicated"),
     ("409", "conflicts_409"),
     ("read-your-write misses", "read_your_write_misses"),
+    ("client resends", "client_resends"),
     ("read p99 ms", "read_p99_ms"),
     ("error-free again after s", "recovery_seconds"),
+    ("alerts raised", "alerts"),
 )
 
 
 def _cell(value) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{status}: {count}" for status, count in value.items()) or "–"
+    if isinstance(value, list):
+        return ", ".join(value) or "–"
     return str(value)
 
 

@@ -5,9 +5,10 @@ and 4 writers retrying `POST /api/items` with the same Idempotency-Key until ack
 After each scenario the acknowledged writes are checked against the database.
 
 Everywhere: no acknowledged write lost or duplicated, no 409 to a faithful retry, no acknowledged
-item unreadable, no pool connection leaked. No failed idempotent request, except in the database
-scenarios, where the only acceptable failure is 503 with Retry-After. Every asserted scenario is
-error-free again within RECOVERY_BOUND_S. `make chaos` runs this file alone and prints the table.
+item unreadable, no pool connection leaked, and the alerts the fault calls for raised (pending
+or firing). No failed idempotent request, except in the database scenarios, where the only
+acceptable failure is 503 with Retry-After. Every asserted scenario is error-free again within
+RECOVERY_BOUND_S. `make chaos` runs this file alone and prints the table.
 """
 
 import time
@@ -15,13 +16,15 @@ import time
 import pytest
 
 from testkit.mixed_load import MixedLoad
-from testkit.net import wait_until
+from testkit.net import becomes_true
 from tests.chaos.faults import FAULTS, Fault
 
 pytestmark = [pytest.mark.docker, pytest.mark.chaos]
 
 WARM_UP_S = 2  # load before the fault
 RECOVERY_BOUND_S = 30
+POOL_IDLE_S = 30
+ALERT_WAIT_S = 30  # a scrape (5 s) and a rule evaluation (5 s) after the fault, with margin
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=[fault.name for fault in FAULTS])
@@ -37,7 +40,12 @@ def test_fault_under_load(fault_target, record_scenario, fault: Fault):
     figures = load.figures(fault_at=fault_at)
     audit = load.audit(fault_target.item_rows(load.prefix))
     # With the load stopped, every pool connection must come back: none leaked by the fault.
-    wait_until(lambda: fault_target.pool_connections_in_use() == 0, 30, "pools back to idle")
+    pools_idle = becomes_true(lambda: fault_target.pool_connections_in_use() == 0, POOL_IDLE_S)
+    # The alerts an operator would see (pending or firing: `for:` is longer than a scenario).
+    expected = set(fault.alerts)
+    becomes_true(lambda: expected <= fault_target.alerts_since(fault_at), ALERT_WAIT_S)
+    active = fault_target.alerts_since(fault_at)
+    raised = sorted(active - fault_target.alerts_at(fault_at))  # not left over from before
     record_scenario(
         {
             "scenario": fault.name,
@@ -48,6 +56,8 @@ def test_fault_under_load(fault_target, record_scenario, fault: Fault):
             "lost": len(audit.lost),
             "duplicated": len(audit.duplicated),
             "unacknowledged": audit.unacknowledged,
+            "pools_idle_after": pools_idle,
+            "alerts": raised,
         }
     )
 
@@ -56,6 +66,8 @@ def test_fault_under_load(fault_target, record_scenario, fault: Fault):
     assert figures.conflicts_409 == 0
     assert figures.read_your_write_misses == 0
     assert audit.unacknowledged == 0  # every write got through once the fault was over
+    assert pools_idle, "a pool connection is still checked out with no load"
+    assert expected <= active
     if not fault.asserted:
         return
     if fault.database:

@@ -192,10 +192,10 @@ class Stack:
         kwargs.setdefault("timeout", 10)
         return requests.get(self.url(path), **kwargs)
 
-    def query(self, expr: str) -> list[dict]:
-        """Evaluate a PromQL instant query; return its result vector."""
+    def query(self, expr: str, **params) -> list[dict]:
+        """Evaluate a PromQL instant query (now, or at `time=`); return its result vector."""
         response = requests.get(
-            f"{self.prometheus_url}/api/v1/query", params={"query": expr}, timeout=10
+            f"{self.prometheus_url}/api/v1/query", params={"query": expr, **params}, timeout=10
         )
         response.raise_for_status()
         return response.json()["data"]["result"]

@@ -7,6 +7,7 @@ under load, restart the database, then `down -v`. Numbers go to the terminal sum
     .venv/bin/python -m pytest tests/e2e -m docker
 """
 
+import json
 import re
 import threading
 import time
@@ -16,7 +17,7 @@ import pytest
 import requests
 
 from testkit.net import wait_until
-from tests.e2e.compose import RequestLoop
+from tests.e2e.compose import REPO, RequestLoop
 
 pytestmark = pytest.mark.docker
 
@@ -219,6 +220,35 @@ def test_db_restart_makes_readyz_503_then_200_without_restarting_the_api(stack, 
     assert set(status for _, status in statuses) <= {200, 503}
     assert api_containers() == before  # the same containers, never restarted
     assert after_recovery[-5:] == [200] * 5
+
+
+# The stack's own stress knee: the rate the k6 stress scenario found it holds within the SLO.
+STRESS_EXAMPLE = REPO / "loadtest/results/examples/20261127-020745-stress/summary.json"
+LOG_RETENTION_GOAL_S = 600  # issue 8: an incident's lines must outlive it by 10 minutes
+_SIZE_UNITS = {"k": 1000, "m": 1000**2, "g": 1000**3}  # Docker's json-file units
+
+
+def test_nginx_logs_keep_ten_minutes_at_the_stress_knee(stack, measurements):
+    [nginx] = stack.inspect(*stack.container_ids("nginx"))
+    options = nginx["HostConfig"]["LogConfig"]["Config"]
+    number, unit = re.fullmatch(r"(\d+)([kmg])", options["max-size"]).groups()
+    kept_bytes = int(number) * _SIZE_UNITS[unit] * int(options["max-file"])
+    # What one access line costs on disk, Docker's JSON framing included, measured on the lines
+    # this session's requests wrote.
+    with open(nginx["LogPath"], "rb") as log:
+        lines = [line for line in log if b'{\\"time\\":' in line]
+    bytes_per_request = sum(map(len, lines)) / len(lines)
+    summary = json.loads(STRESS_EXAMPLE.read_text())
+    knee_rps = summary["phases"][summary["stress"]["knee_phase"]]["rps"]
+    retention_s = kept_bytes / (bytes_per_request * knee_rps)
+    measurements(
+        "nginx_log_retention",
+        bytes_per_request=round(bytes_per_request),
+        knee_requests_per_s=round(knee_rps),
+        minutes_kept_at_knee=round(retention_s / 60, 1),
+    )
+    assert options["compress"] == "true"
+    assert retention_s >= LOG_RETENTION_GOAL_S
 
 
 def test_down_removes_containers_networks_and_volumes(stack, measurements):

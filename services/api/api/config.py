@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Only good enough for a laptop: refused when APP_ENV=production.
@@ -71,8 +71,14 @@ class Settings(BaseSettings):
     APP_ENV: Literal["development", "production"] = "development"
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    # Database and the per-worker connection pool.
+    # Database and the per-worker connection pool. The API connects as a role with DML rights
+    # only; `python -m api migrate` connects as the owner (MIGRATE_DATABASE_URL) and keeps the
+    # API's role and its grants up to date. *_PASSWORD_FILE: the password, from a file
+    # (Docker/Swarm secrets), replacing the URL's.
     DATABASE_URL: str = f"postgresql+psycopg2://app:{DEVELOPMENT_PASSWORD}@127.0.0.1:5432/app"
+    DATABASE_PASSWORD_FILE: str = ""
+    MIGRATE_DATABASE_URL: str = ""  # empty: DATABASE_URL (one role for both)
+    MIGRATE_DATABASE_PASSWORD_FILE: str = ""
     DB_CONNECTION_BUDGET: int = Field(80, ge=1)
     API_REPLICAS: int = Field(1, ge=1)
     DB_POOL_SIZE: int | None = Field(None, ge=1)  # None: derived from the budget
@@ -109,14 +115,20 @@ class Settings(BaseSettings):
 
     # Requests.
     API_MAX_BODY_BYTES: int = Field(65536, ge=1024)
+    # Seconds one read or write of a request may wait (a body shorter than announced).
+    API_BODY_TIMEOUT: float = Field(10.0, gt=0, le=300)
+    IDEMPOTENCY_KEY_TTL_HOURS: int = Field(24, ge=1)  # a key is remembered at least this long
+    IDEMPOTENCY_CLEANUP_INTERVAL_SECONDS: int = Field(3600, ge=0)  # 0: no automatic cleanup
 
-    @field_validator("DATABASE_URL", mode="before")
+    @field_validator("DATABASE_URL", "MIGRATE_DATABASE_URL", mode="before")
     @classmethod
-    def _explicit_driver(cls, url: str) -> str:
+    def _explicit_driver(cls, url: str, info: ValidationInfo) -> str:
+        if info.field_name == "MIGRATE_DATABASE_URL" and not url:
+            return url  # DATABASE_URL's, filled in by _check
         scheme, sep, rest = str(url).partition("://")
         if not sep or scheme not in DRIVERS:
             raise ValueError(
-                "DATABASE_URL must be a postgresql://, postgresql+psycopg2:// "
+                f"{info.field_name} must be a postgresql://, postgresql+psycopg2:// "
                 "or postgresql+psycopg:// URL"
             )
         # SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3; this API defaults to psycopg2.
@@ -124,6 +136,25 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check(self) -> "Settings":
+        # frozen=True: the URLs with their password files applied, through __dict__, once.
+        if not self.MIGRATE_DATABASE_URL:
+            self.__dict__["MIGRATE_DATABASE_URL"] = self.DATABASE_URL
+            self.__dict__["MIGRATE_DATABASE_PASSWORD_FILE"] = self.DATABASE_PASSWORD_FILE
+        for name in ("DATABASE_URL", "MIGRATE_DATABASE_URL"):
+            url = getattr(self, name)
+            password_file = getattr(self, name.replace("URL", "PASSWORD_FILE"))
+            if password_file:
+                url = _with_password(
+                    url, _read_secret(name.replace("URL", "PASSWORD_FILE"), password_file)
+                )
+            if self.APP_ENV == "production" and urlsplit(url).password in (
+                DEVELOPMENT_PASSWORD,
+                None,
+            ):
+                raise ValueError(
+                    f"{name} carries the development password (or none) while APP_ENV=production"
+                )
+            self.__dict__[name] = url
         if self.DATABASE_URL.startswith("postgresql+psycopg://"):
             if importlib.util.find_spec("psycopg") is None:
                 raise ValueError("DATABASE_URL names psycopg 3, which is not installed")
@@ -131,13 +162,7 @@ class Settings(BaseSettings):
                 # psycopg 3 picks its wait function at import: in the unpatched master it
                 # would block each worker's event loop on every query.
                 raise ValueError("GUNICORN_PRELOAD_APP=true cannot be used with psycopg 3")
-        if self.APP_ENV == "production" and urlsplit(self.DATABASE_URL).password in (
-            DEVELOPMENT_PASSWORD,
-            None,
-        ):
-            raise ValueError(
-                "DATABASE_URL carries the development password (or none) while APP_ENV=production"
-            )
+        return self
         return self
 
     @functools.cached_property
@@ -195,6 +220,21 @@ def get_settings() -> Settings:
     and every worker's app use the very same values.
     """
     return load_settings()
+
+
+def _with_password(url: str, password: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(password=password).render_as_string(hide_password=False)
+
+
+def _read_secret(name: str, path: str) -> str:
+    """A secret file's content without its trailing newline; ValueError naming the setting."""
+    try:
+        with open(path) as f:
+            return f.read().rstrip("\r\n")
+    except OSError as exc:
+        raise ValueError(f"{name}={path!r} cannot be read: {exc.strerror}") from None
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:

@@ -68,6 +68,7 @@ def handle_database_error(exc: sa_exc.DBAPIError) -> Response:
     unavailable = (sa_exc.OperationalError, sa_exc.InterfaceError)
     if not (exc.connection_invalidated or isinstance(exc, unavailable)):
         return handle_unexpected(exc)
+    metrics.DB_UNAVAILABLE.inc()
     log.warning("database unavailable: %s", logs.one_line(exc.orig))
     return problem(
         503,

@@ -6,7 +6,7 @@ from typing import Any
 
 from gunicorn.workers.ggevent import GeventWorker
 
-from . import db, master_monitor, metrics, worker_monitor
+from . import db, gunicorn_worker, idempotency_cleanup, master_monitor, metrics, worker_monitor
 from .config import Settings
 
 
@@ -48,9 +48,17 @@ def when_ready(arbiter, settings: Settings) -> None:
 def post_worker_init(worker, settings: Settings) -> None:
     """Worker, after gevent's monkey patch and app load, before the first request."""
     is_gevent = isinstance(worker, GeventWorker)
+    if isinstance(worker, gunicorn_worker.GeventWorker):
+        worker.io_timeout = settings.API_BODY_TIMEOUT
     db.prepare_worker(
         worker.wsgi, settings, gevent_worker=is_gevent, preloaded=worker.cfg.preload_app
     )
+    if is_gevent:
+        idempotency_cleanup.start(
+            worker.wsgi,
+            settings.IDEMPOTENCY_KEY_TTL_HOURS,
+            settings.IDEMPOTENCY_CLEANUP_INTERVAL_SECONDS,
+        )
     if not settings.METRICS_ENABLED:
         return
     metrics.for_this_worker(metrics.WORKER_CONNECTIONS).set(settings.concurrency_per_worker)

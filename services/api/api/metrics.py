@@ -104,6 +104,11 @@ DB_POOL_TIMEOUTS = Counter(
     "api_db_pool_timeouts_total",
     "Requests shed with 503 because no pool connection came within DB_POOL_TIMEOUT.",
 )
+DB_UNAVAILABLE = Counter(
+    "api_db_unavailable_total",
+    "Requests answered 503 because the database was unreachable, restarting, dropped the "
+    "connection or cancelled the statement (statement timeout).",
+)
 WORKERS = Gauge(
     "api_workers",
     "Live gunicorn workers, as the master counts them.",

@@ -1,15 +1,26 @@
 """/api/items: a complete resource to copy from (validation, keyset pages, idempotent POST)."""
 
+import re
+
 from flask import Blueprint, Response, abort, request, url_for
 
 from .. import crud, db
-from ..schemas import ItemCreate, ItemUpdate, ListItemsQuery
+from ..openapi import BODY_ERRORS, Answers, document
+from ..schemas import (
+    IDEMPOTENCY_KEY_PATTERN,
+    IdempotencyHeaders,
+    ItemCreate,
+    ItemPage,
+    ItemPublic,
+    ItemUpdate,
+    ListItemsQuery,
+)
 from ..validation import parse_json, parse_query
 
 bp = Blueprint("items", __name__, url_prefix="/api/items")
 
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
-MAX_IDEMPOTENCY_KEY_LENGTH = 255
+LOCATION = {"Location": {"description": "The item's URL", "schema": {"type": "string"}}}
 
 
 def found_or_404(item: dict | None, item_id: int) -> dict:
@@ -20,16 +31,28 @@ def found_or_404(item: dict | None, item_id: int) -> dict:
 
 
 def idempotency_key() -> str | None:
-    """The Idempotency-Key header, if any; 400 if it is empty or too long."""
+    """The Idempotency-Key header, if any; 400 unless it is 1-255 visible ASCII characters."""
     key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
-    if key is not None and not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+    if key is not None and not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
         abort(
-            400, f"{IDEMPOTENCY_KEY_HEADER} must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters."
+            400,
+            f"{IDEMPOTENCY_KEY_HEADER} must be 1 to 255 visible ASCII characters "
+            "(no spaces or control characters).",
         )
     return key
 
 
 @bp.post("")
+@document(
+    json=ItemCreate,
+    headers=IdempotencyHeaders,
+    answers=Answers(
+        {201: ItemPublic, 200: ItemPublic},  # 200: a retry with the same Idempotency-Key
+        errors=(*BODY_ERRORS, 409, 503),
+        headers={201: LOCATION, 200: LOCATION},
+    ),
+    tag="items",
+)
 def create_item():
     """Create an item; with an Idempotency-Key, retries return the first result (200)."""
     key = idempotency_key()
@@ -44,6 +67,7 @@ def create_item():
 
 
 @bp.get("")
+@document(query=ListItemsQuery, answers=Answers({200: ItemPage}, errors=(422, 503)), tag="items")
 def list_items():
     """List items in id order, `limit` at a time; pass `next_cursor` back as `cursor`."""
     query = parse_query(ListItemsQuery)
@@ -52,6 +76,7 @@ def list_items():
 
 
 @bp.get("/<int:item_id>")
+@document(answers=Answers({200: ItemPublic}, errors=(404, 503)), tag="items")
 def get_item(item_id: int):
     """Return one item."""
     with db.connection() as conn:
@@ -60,6 +85,11 @@ def get_item(item_id: int):
 
 
 @bp.patch("/<int:item_id>")
+@document(
+    json=ItemUpdate,
+    answers=Answers({200: ItemPublic}, errors=(*BODY_ERRORS, 404, 503)),
+    tag="items",
+)
 def update_item(item_id: int):
     """Change some fields of an item."""
     changes = parse_json(ItemUpdate)
@@ -69,6 +99,7 @@ def update_item(item_id: int):
 
 
 @bp.delete("/<int:item_id>")
+@document(answers=Answers({204: None}, errors=(404, 503)), tag="items")
 def delete_item(item_id: int):
     """Delete an item (204), or 404 if it does not exist."""
     with db.session() as session:

@@ -6,13 +6,15 @@ from flask import Blueprint
 from sqlalchemy import text
 
 from .. import db
-from ..schemas import SleepQuery
+from ..openapi import Answers, document
+from ..schemas import Busy, SleepQuery, Slept
 from ..validation import parse_query
 
 bp = Blueprint("simulate", __name__)
 
 
 @bp.get("/sleep")
+@document(query=SleepQuery, answers=Answers({200: Slept}, errors=(422,)), tag="simulate")
 def sleep():
     """Wait ?ms= milliseconds without the database (cooperatively under gevent)."""
     ms = parse_query(SleepQuery).ms
@@ -21,6 +23,7 @@ def sleep():
 
 
 @bp.get("/db/sleep")
+@document(query=SleepQuery, answers=Answers({200: Slept}, errors=(422, 503)), tag="simulate")
 def db_sleep():
     """Hold a pool connection for ?ms= milliseconds with pg_sleep."""
     ms = parse_query(SleepQuery).ms
@@ -30,6 +33,7 @@ def db_sleep():
 
 
 @bp.get("/cpu")
+@document(query=SleepQuery, answers=Answers({200: Busy}, errors=(422,)), tag="simulate")
 def burn_cpu():
     """Compute for ?ms= milliseconds without yielding: a CPU-bound request blocks its worker."""
     ms = parse_query(SleepQuery).ms

@@ -5,6 +5,8 @@ import random
 from flask import Blueprint, Response, render_template, request
 
 from .. import db, tfb_queries
+from ..openapi import Answers, document
+from ..schemas import Message, QueriesQuery, World
 
 bp = Blueprint("tfb", __name__)
 
@@ -27,18 +29,21 @@ def random_world_id() -> int:
 
 
 @bp.get("/json")
+@document(answers=Answers({200: Message}), tag="tfb")
 def get_json():
     """Serialise a fresh message object."""
     return {"message": "Hello, World!"}
 
 
 @bp.get("/plaintext")
+@document(answers=Answers({200: None}, media_types={200: "text/plain"}), tag="tfb")
 def get_plaintext():
     """Return the 13-byte greeting as text/plain."""
     return Response("Hello, World!", mimetype="text/plain")
 
 
 @bp.get("/db")
+@document(answers=Answers({200: World}, errors=(503,)), tag="tfb")
 def get_db_row():
     """Fetch one random World row."""
     with db.connection() as conn:
@@ -46,6 +51,7 @@ def get_db_row():
 
 
 @bp.get("/queries")
+@document(query=QueriesQuery, answers=Answers({200: list[World]}, errors=(503,)), tag="tfb")
 def get_queries():
     """Fetch N random World rows, one query each."""
     with db.connection() as conn:
@@ -56,6 +62,7 @@ def get_queries():
 
 
 @bp.get("/updates")
+@document(query=QueriesQuery, answers=Answers({200: list[World]}, errors=(503,)), tag="tfb")
 def update_queries():
     """Fetch N distinct random World rows one by one, give each a new number, write them back."""
     with db.connection() as conn:
@@ -70,6 +77,7 @@ def update_queries():
 
 
 @bp.get("/fortunes")
+@document(answers=Answers({200: None}, errors=(503,), media_types={200: "text/html"}), tag="tfb")
 def list_fortunes():
     """Render all fortunes plus one added now, sorted by message, HTML-escaped."""
     with db.connection() as conn:
