@@ -45,8 +45,10 @@ def test_the_containers_get_the_profiles_limits(stack):
     profiled = Stack.for_tests("e2e-10k", overlays=[PROFILE_FILE])
     probe = "ulimit -n; cat /proc/sys/net/core/somaxconn"
     try:
+        # Through the image's entrypoint, which renders templates/ before running `nginx -T`.
+        nginx_t = "/docker-entrypoint.sh nginx -T 2>/dev/null"
         nginx = profiled.compose(
-            "run", "--rm", "--no-deps", "nginx", "sh", "-c", f"{probe}; nginx -T 2>/dev/null"
+            "run", "--rm", "--no-deps", "nginx", "sh", "-c", f"{probe}; {nginx_t}"
         ).stdout
         api = profiled.compose(
             "run", "--rm", "--no-deps", "api", "sh", "-c", f"{probe}; python -m api settings"
