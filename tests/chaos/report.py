@@ -21,6 +21,7 @@ COLUMNS = (
     ("client resends", "client_resends"),
     ("read p99 ms", "read_p99_ms"),
     ("error-free again after s", "recovery_seconds"),
+    ("pools idle after", "pools_idle_after"),
     ("alerts raised", "alerts"),
 )
 
@@ -28,6 +29,8 @@ COLUMNS = (
 def _cell(value) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{status}: {count}" for status, count in value.items()) or "–"
+    if isinstance(value, bool):
+        return "yes" if value else "**no**"
     if isinstance(value, list):
         return ", ".join(value) or "–"
     return str(value)
@@ -39,10 +42,32 @@ def table(rows: list[dict]) -> str:
         "|" + "---|" * len(COLUMNS),
     ]
     for row in rows:
-        lines.append("| " + " | ".join(_cell(row[key]) for _, key in COLUMNS) + " |")
+        lines.append("| " + " | ".join(_cell(row.get(key, "–")) for _, key in COLUMNS) + " |")
     return "\n".join(lines)
 
 
+# What a later run is compared on: the failure columns (throughput varies with the machine).
+COMPARED = ("failed_idempotent", "failed_not_503", "lost", "duplicated", "conflicts_409")
+
+
+def comparison(new: list[dict], old: list[dict]) -> str:
+    """One row per scenario of `new`: each compared figure as `old -> new`."""
+    before = {row["scenario"]: row for row in old}
+    lines = ["| scenario | " + " | ".join(COMPARED) + " |", "|" + "---|" * (len(COMPARED) + 1)]
+    for row in new:
+        was = before.get(row["scenario"], {})
+        cells = [f"{was.get(key, '–')} -> {row[key]}" for key in COMPARED]
+        lines.append(f"| {row['scenario']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _scenarios(path: str) -> list[dict]:
+    return json.loads(Path(path).read_text())["scenarios"]
+
+
 if __name__ == "__main__":
-    path = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent / "results/latest.json")
-    print(table(json.loads(path.read_text())["scenarios"]))
+    paths = sys.argv[1:] or [str(Path(__file__).parent / "results/latest.json")]
+    if len(paths) == 2:
+        print(comparison(_scenarios(paths[0]), _scenarios(paths[1])))
+    else:
+        print(table(_scenarios(paths[0])))
