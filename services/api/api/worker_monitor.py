@@ -1,12 +1,18 @@
-"""Watch a gevent worker's event loop: how late timers fire, and whether it blocks.
+"""Watch a worker: what it holds right now (sampled), and whether its event loop keeps up.
 
-A blocked hub stalls every greenlet of the worker at once, and is invisible from inside a
-request. Two signals: a timer greenlet measuring its own lateness (lag), and gevent's
-monitor thread, which notices when the hub has not switched for a threshold (blocked).
+Gauges of what a worker holds (requests in flight, open connections, pool connections) are
+sampled every SAMPLE_INTERVAL_SECONDS instead of written on every change: each write is a
+locked mmap write in multiprocess mode, and a scrape reads a snapshot either way.
+
+In a gevent worker, a blocked hub stalls every greenlet at once and is invisible from inside
+a request. Two signals: the sampling greenlet measures its own lateness (lag), and gevent's
+monitor thread notices when the hub has not switched for a threshold (blocked).
 """
 
 import logging
+import threading
 import time
+from collections.abc import Callable
 
 import gevent
 from gevent import events
@@ -15,7 +21,7 @@ from . import metrics
 
 log = logging.getLogger(__name__)
 
-LAG_INTERVAL_SECONDS = 0.1
+SAMPLE_INTERVAL_SECONDS = 0.1
 
 
 class _BlockedEvents:
@@ -39,16 +45,29 @@ class _BlockedEvents:
             log.warning("event loop blocked %d time(s); last: %s", count, where)
 
 
-def _measure_lag(blocked: _BlockedEvents) -> None:
+def _sample_and_measure_lag(sample: Callable[[], None], blocked: _BlockedEvents) -> None:
     while True:
         start = time.perf_counter()
-        gevent.sleep(LAG_INTERVAL_SECONDS)
-        metrics.EVENT_LOOP_LAG.observe(max(0.0, time.perf_counter() - start - LAG_INTERVAL_SECONDS))
+        gevent.sleep(SAMPLE_INTERVAL_SECONDS)
+        lag = time.perf_counter() - start - SAMPLE_INTERVAL_SECONDS
+        metrics.EVENT_LOOP_LAG.observe(max(0.0, lag))
         blocked.flush()
+        sample()
 
 
-def start(blocked_threshold_ms: int) -> None:
-    """Start the lag greenlet and, if the threshold is not 0, gevent's monitor thread."""
+def _sample_forever(sample: Callable[[], None]) -> None:
+    while True:
+        time.sleep(SAMPLE_INTERVAL_SECONDS)
+        sample()
+
+
+def start(sample: Callable[[], None], *, gevent_worker: bool, blocked_threshold_ms: int) -> None:
+    """Call `sample` periodically; in a gevent worker also measure lag and, unless the
+    threshold is 0, start gevent's monitor thread."""
+    sample()
+    if not gevent_worker:
+        threading.Thread(target=_sample_forever, args=(sample,), daemon=True).start()
+        return
     blocked = _BlockedEvents()
     if blocked_threshold_ms:
         gevent.config.monitor_thread = True
@@ -56,4 +75,4 @@ def start(blocked_threshold_ms: int) -> None:
         gevent.config.print_blocking_reports = False  # logged by flush(), one line
         events.subscribers.append(blocked)
         gevent.get_hub().start_periodic_monitoring_thread()
-    gevent.spawn(_measure_lag, blocked)
+    gevent.spawn(_sample_and_measure_lag, sample, blocked)
