@@ -111,7 +111,7 @@ class Settings(BaseSettings):
     METRICS_HOST: str = "127.0.0.1"
     METRICS_PORT: int = Field(9200, ge=1, le=65535)
     PROMETHEUS_MULTIPROC_DIR: str = ""  # empty: a fresh temporary directory
-    EVENT_LOOP_BLOCKED_THRESHOLD_MS: int = Field(100, ge=0)  # 0 disables the monitor thread
+    EVENT_LOOP_BLOCKED_THRESHOLD_MS: int = Field(100, ge=0)  # 0 disables the watchdog thread
 
     # Requests.
     API_MAX_BODY_BYTES: int = Field(65536, ge=1024)

@@ -75,7 +75,7 @@ EVENT_LOOP_LAG = Histogram(
 )
 EVENT_LOOP_BLOCKED = Counter(
     "api_event_loop_blocked_total",
-    "Times gevent's monitor thread found a worker's event loop blocked beyond the threshold.",
+    "Times a worker's watchdog found its event loop blocked beyond the threshold.",
 )
 DB_POOL_SIZE = Gauge(
     "api_db_pool_size",
