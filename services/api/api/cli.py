@@ -88,7 +88,7 @@ def migrate(wait: int) -> None:
 def show_settings() -> None:
     """Print the effective settings, derived values included (password hidden)."""
     settings = _settings()
-    for name, value in settings.model_dump().items():
+    for name, value in settings.effective().items():
         if name in ("DATABASE_URL", "MIGRATE_DATABASE_URL"):
             value = make_url(value).render_as_string(hide_password=True)
         click.echo(f"{name}={value}")
@@ -111,7 +111,7 @@ def cleanup_idempotency_keys() -> None:
 @cli.command("openapi")
 def print_openapi() -> None:
     """Print the OpenAPI document (docs/openapi.json is this output)."""
-    from . import create_app
+    from .app import create_app
     from .openapi import openapi_document
 
     with create_app().app_context():  # no connection is opened

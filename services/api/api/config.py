@@ -1,21 +1,30 @@
 """Every setting of the API and its gunicorn server, read from the environment in one place.
 
-Field names are the environment variable names. Defaults that depend on each other (workers
-from the CPUs, pool size from the connection budget) are derived after validation, so the
-settings object always holds concrete values. docs/configuration.md explains each one.
+Field names are the environment variable names. Values derived from others (workers from the
+CPUs, the pool size from the connection budget) are properties: `workers`, `pool_size`.
+docs/configuration.md explains each one.
 """
 
+import functools
+import importlib.util
 import math
 import os
 from collections.abc import Mapping
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Only good enough for a laptop: refused when APP_ENV=production.
 DEVELOPMENT_PASSWORD = "changethis"
+# DATABASE_URL scheme -> the SQLAlchemy driver it selects (psycopg2 unless psycopg 3 is named).
+DRIVERS = {
+    "postgresql": "postgresql+psycopg2",
+    "postgres": "postgresql+psycopg2",
+    "postgresql+psycopg2": "postgresql+psycopg2",
+    "postgresql+psycopg": "postgresql+psycopg",
+}
 
 
 class ConfigError(Exception):
@@ -106,7 +115,7 @@ class Settings(BaseSettings):
     METRICS_HOST: str = "127.0.0.1"
     METRICS_PORT: int = Field(9200, ge=1, le=65535)
     PROMETHEUS_MULTIPROC_DIR: str = ""  # empty: a fresh temporary directory
-    EVENT_LOOP_BLOCKED_THRESHOLD_MS: int = Field(100, ge=0)  # 0 disables the monitor thread
+    EVENT_LOOP_BLOCKED_THRESHOLD_MS: int = Field(100, ge=0)  # 0 disables the watchdog thread
 
     # Requests.
     API_MAX_BODY_BYTES: int = Field(65536, ge=1024)
@@ -115,22 +124,28 @@ class Settings(BaseSettings):
     IDEMPOTENCY_KEY_TTL_HOURS: int = Field(24, ge=1)  # a key is remembered at least this long
     IDEMPOTENCY_CLEANUP_INTERVAL_SECONDS: int = Field(3600, ge=0)  # 0: no automatic cleanup
 
-    @model_validator(mode="after")
-    def _derive_and_check(self) -> "Settings":
-        # frozen=True: fill derived defaults through __dict__, once, here.
-        if self.WEB_CONCURRENCY is None:
-            self.__dict__["WEB_CONCURRENCY"] = available_cpus()
-        if self.DB_POOL_SIZE is None:
-            per_worker = self.DB_CONNECTION_BUDGET // (self.API_REPLICAS * self.WEB_CONCURRENCY)
-            # More connections than concurrent requests could never be used.
-            self.__dict__["DB_POOL_SIZE"] = max(
-                1, min(per_worker - self.DB_MAX_OVERFLOW, self.concurrency_per_worker)
+    @field_validator("DATABASE_URL", "MIGRATE_DATABASE_URL", mode="before")
+    @classmethod
+    def _explicit_driver(cls, url: str, info: ValidationInfo) -> str:
+        if info.field_name == "MIGRATE_DATABASE_URL" and not url:
+            return url  # DATABASE_URL's, filled in by _check
+        scheme, sep, rest = str(url).partition("://")
+        if not sep or scheme not in DRIVERS:
+            raise ValueError(
+                f"{info.field_name} must be a postgresql://, postgresql+psycopg2:// "
+                "or postgresql+psycopg:// URL"
             )
+        # SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3; this API defaults to psycopg2.
+        return f"{DRIVERS[scheme]}://{rest}"
+
+    @model_validator(mode="after")
+    def _check(self) -> "Settings":
+        # frozen=True: the URLs with their password files applied, through __dict__, once.
         if not self.MIGRATE_DATABASE_URL:
             self.__dict__["MIGRATE_DATABASE_URL"] = self.DATABASE_URL
             self.__dict__["MIGRATE_DATABASE_PASSWORD_FILE"] = self.DATABASE_PASSWORD_FILE
         for name in ("DATABASE_URL", "MIGRATE_DATABASE_URL"):
-            url = _driver_url(name, getattr(self, name))
+            url = getattr(self, name)
             password_file = getattr(self, name.replace("URL", "PASSWORD_FILE"))
             if password_file:
                 url = _with_password(
@@ -144,7 +159,29 @@ class Settings(BaseSettings):
                     f"{name} carries the development password (or none) while APP_ENV=production"
                 )
             self.__dict__[name] = url
+        if self.DATABASE_URL.startswith("postgresql+psycopg://"):
+            if importlib.util.find_spec("psycopg") is None:
+                raise ValueError("DATABASE_URL names psycopg 3, which is not installed")
+            if self.GUNICORN_PRELOAD_APP:
+                # psycopg 3 picks its wait function at import: in the unpatched master it
+                # would block each worker's event loop on every query.
+                raise ValueError("GUNICORN_PRELOAD_APP=true cannot be used with psycopg 3")
         return self
+        return self
+
+    @functools.cached_property
+    def workers(self) -> int:
+        """WEB_CONCURRENCY, or one worker per available CPU."""
+        return self.WEB_CONCURRENCY or available_cpus()
+
+    @functools.cached_property
+    def pool_size(self) -> int:
+        """DB_POOL_SIZE, or this worker's share of the connection budget."""
+        if self.DB_POOL_SIZE is not None:
+            return self.DB_POOL_SIZE
+        per_worker = self.DB_CONNECTION_BUDGET // (self.API_REPLICAS * self.workers)
+        # More connections than concurrent requests could never be used.
+        return max(1, min(per_worker - self.DB_MAX_OVERFLOW, self.concurrency_per_worker))
 
     @property
     def concurrency_per_worker(self) -> int:
@@ -158,26 +195,35 @@ class Settings(BaseSettings):
     @property
     def connections_needed(self) -> int:
         """The most database connections all replicas together can open."""
-        return self.API_REPLICAS * self.WEB_CONCURRENCY * (self.DB_POOL_SIZE + self.DB_MAX_OVERFLOW)
+        return self.API_REPLICAS * self.workers * (self.pool_size + self.DB_MAX_OVERFLOW)
+
+    def effective(self) -> dict[str, Any]:
+        """Every setting, with the derived values in place of the unset ones."""
+        return {
+            **self.model_dump(),
+            "WEB_CONCURRENCY": self.workers,
+            "DB_POOL_SIZE": self.pool_size,
+        }
 
     def check_connection_budget(self) -> None:
         """Raise ConfigError if replicas × workers × (pool + overflow) exceeds the budget."""
         if self.connections_needed > self.DB_CONNECTION_BUDGET:
             raise ConfigError(
                 f"DB_CONNECTION_BUDGET={self.DB_CONNECTION_BUDGET} is too small: "
-                f"API_REPLICAS={self.API_REPLICAS} × workers={self.WEB_CONCURRENCY} × "
-                f"(DB_POOL_SIZE={self.DB_POOL_SIZE} + DB_MAX_OVERFLOW={self.DB_MAX_OVERFLOW}) "
+                f"API_REPLICAS={self.API_REPLICAS} × workers={self.workers} × "
+                f"(DB_POOL_SIZE={self.pool_size} + DB_MAX_OVERFLOW={self.DB_MAX_OVERFLOW}) "
                 f"= {self.connections_needed} connections"
             )
 
 
-def _driver_url(name: str, url: str) -> str:
-    """The URL with psycopg2 as its driver; ValueError if it is not PostgreSQL's."""
-    scheme = urlsplit(url).scheme
-    if scheme not in ("postgresql", "postgres", "postgresql+psycopg2"):
-        raise ValueError(f"{name} must be a postgresql:// or postgresql+psycopg2:// URL")
-    # SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3; this API runs psycopg2.
-    return "postgresql+psycopg2" + url[len(scheme) :]
+@functools.cache
+def get_settings() -> Settings:
+    """This process's settings, read from the environment once.
+
+    gunicorn.conf.py calls it in the master; forked workers inherit the object, so the server
+    and every worker's app use the very same values.
+    """
+    return load_settings()
 
 
 def _with_password(url: str, password: str) -> str:

@@ -4,7 +4,7 @@ import json
 import logging
 from http import HTTPStatus
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, request
 from pydantic import ValidationError
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
@@ -26,7 +26,7 @@ def problem(status: int, detail: str, headers=None, **extra) -> Response:
         "status": status,
         "detail": detail,
         "instance": request.path,
-        "request_id": g.get("request_id"),
+        "request_id": logs.request_id(),
         **extra,
     }
     return current_app.response_class(

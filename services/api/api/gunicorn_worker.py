@@ -38,7 +38,8 @@ forward and could neither finish nor retry, and the client got a truncated answe
 headers go out with the first body bytes; a worker that dies before that write sends nothing,
 and nginx retries the request on another replica.
 
-It also counts open connections: each one, busy or idle, holds one of worker_connections.
+It also keeps its open connections (`clients`, sampled as api_open_connections): each one, busy
+or idle, holds one of worker_connections.
 """
 
 import contextlib
@@ -52,8 +53,6 @@ from gunicorn import util
 from gunicorn.http import wsgi
 from gunicorn.http.errors import ParseException
 from gunicorn.workers import ggevent
-
-from . import metrics
 
 # After SIGTERM, idle keep-alive connections are shut once no request has arrived for this
 # long (see above); well below nginx's fail_timeout (deploy/nginx/conf.d/stack.conf, 5 s).
@@ -203,12 +202,9 @@ class GeventWorker(ggevent.GeventWorker):
     def handle(self, listener, client, addr):
         me = gevent.getcurrent()
         self.clients[me] = client
-        open_connections = metrics.for_this_worker(metrics.OPEN_CONNECTIONS)
-        open_connections.inc()
         try:
             super().handle(listener, client, addr)
         finally:
-            open_connections.dec()
             self.clients.pop(me, None)
             self.served.discard(me)
 

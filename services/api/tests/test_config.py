@@ -7,7 +7,7 @@ from api.config import DEVELOPMENT_PASSWORD, ConfigError, load_settings
 
 def test_pool_size_is_derived_from_the_budget():
     settings = load_settings({"DB_CONNECTION_BUDGET": 100, "API_REPLICAS": 2, "WEB_CONCURRENCY": 5})
-    assert settings.DB_POOL_SIZE == 10
+    assert settings.pool_size == 10
     assert settings.connections_needed == 100
 
 
@@ -15,7 +15,7 @@ def test_derived_pool_size_leaves_room_for_overflow():
     settings = load_settings(
         {"DB_CONNECTION_BUDGET": 100, "WEB_CONCURRENCY": 2, "DB_MAX_OVERFLOW": 10}
     )
-    assert settings.DB_POOL_SIZE == 40
+    assert settings.pool_size == 40
     settings.check_connection_budget()
 
 
@@ -23,13 +23,13 @@ def test_derived_pool_size_never_exceeds_the_requests_a_worker_serves():
     settings = load_settings(
         {"DB_CONNECTION_BUDGET": 1000, "WEB_CONCURRENCY": 1, "GUNICORN_WORKER_CLASS": "sync"}
     )
-    assert settings.DB_POOL_SIZE == 1
+    assert settings.pool_size == 1
 
 
 def test_workers_default_to_the_available_cpus():
     import os
 
-    assert len(os.sched_getaffinity(0)) == load_settings().WEB_CONCURRENCY
+    assert len(os.sched_getaffinity(0)) == load_settings().workers
 
 
 def test_over_budget_configuration_is_refused_with_the_numbers():

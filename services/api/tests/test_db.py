@@ -6,7 +6,8 @@ from psycogreen.gevent import gevent_wait_callback
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
-from api.db import get_autocommit_connection, get_engine, get_session
+from api import db
+from api.db import get_engine
 
 
 @pytest.fixture(params=[False, True], ids=["blocking", "cooperative"])
@@ -25,10 +26,10 @@ def test_connection_dropped_after_the_response_is_made_changes_nothing(
     # As when the database restarts between a request's last query and the end of the request:
     # the response stands, the pool gets its slot back, and later requests get a live connection.
     def query_then_lose_the_connection():
-        session = get_session()
-        connection = get_autocommit_connection() if autocommit else session.connection()
-        pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
-        postgres.execute_admin(f"SELECT pg_terminate_backend({pid})")
+        with db.connection() if autocommit else db.session() as handle:
+            connection = handle if autocommit else handle.connection()
+            pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            postgres.execute_admin(f"SELECT pg_terminate_backend({pid})")
         return {"pid": pid}
 
     app.add_url_rule("/lose-connection", view_func=query_then_lose_the_connection)

@@ -5,7 +5,7 @@ import time
 from flask import Blueprint
 from sqlalchemy import text
 
-from ..db import get_session
+from .. import db
 from ..openapi import Answers, document
 from ..schemas import Busy, SleepQuery, Slept
 from ..validation import parse_query
@@ -27,9 +27,8 @@ def sleep():
 def db_sleep():
     """Hold a pool connection for ?ms= milliseconds with pg_sleep."""
     ms = parse_query(SleepQuery).ms
-    session = get_session()
-    session.execute(text("SELECT pg_sleep(:seconds)"), {"seconds": ms / 1000})
-    session.rollback()
+    with db.connection() as conn:
+        conn.execute(text("SELECT pg_sleep(:seconds)"), {"seconds": ms / 1000})
     return {"slept_ms": ms}
 
 

@@ -11,8 +11,9 @@ HERE = Path(__file__).parent
 CONFIG = HERE / "schemathesis.toml"
 
 
-def test_api_conforms_to_its_openapi_document(gunicorn_server, database_url):
-    # database_url: the items schemathesis writes are removed afterwards.
+def test_api_conforms_to_its_openapi_document(gunicorn_server, database_url, tmp_path):
+    # database_url: the items schemathesis writes are removed afterwards. tmp_path: where it
+    # keeps its cache (.schemathesis/, in the working directory), out of the repository.
     st = Path(sys.executable).with_name("st")
     result = subprocess.run(
         [
@@ -29,6 +30,7 @@ def test_api_conforms_to_its_openapi_document(gunicorn_server, database_url):
         capture_output=True,
         text=True,
         timeout=300,
+        cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(HERE), "SCHEMATHESIS_HOOKS": "schemathesis_hooks"},
     )
     summary = re.search(r"(\d+) generated", result.stdout)

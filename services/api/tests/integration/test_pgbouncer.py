@@ -62,7 +62,7 @@ def pooled_env(postgres):
 
 def test_statement_timeout_holds_through_pgbouncer(pooled_env):
     settings = load_settings(pooled_env)
-    engine = build_engine(settings.model_dump())
+    engine = build_engine(settings)
     try:
         with engine.connect() as connection:
             assert connection.execute(text("SHOW statement_timeout")).scalar_one() == "300ms"
