@@ -5,11 +5,14 @@ Skips (one line) when no Docker engine with Compose v2 answers. The measured num
 """
 
 import time
+from pathlib import Path
 
 import pytest
 
 from tests.e2e.compose import Stack, docker_unavailable
 
+# The containers' logs of the session, kept for diagnosis (gitignored).
+LOGS = Path(__file__).parent / "results/stack.log"
 # Filled by the tests, printed by pytest_terminal_summary: {section: {measure: value}}.
 MEASUREMENTS: dict[str, dict[str, object]] = {}
 
@@ -30,6 +33,7 @@ def stack():
         record("start", build_s=built - started, up_wait_s=time.monotonic() - built)
         yield stack
     finally:
+        stack.save_logs(LOGS)
         stack.down()
 
 
