@@ -5,11 +5,15 @@ Skips (one line) when no Docker engine with Compose v2 answers. The measured num
 """
 
 import time
+from pathlib import Path
 
 import pytest
 
 from testkit.measurements import MEASUREMENTS
 from tests.e2e.compose import Stack, docker_unavailable
+
+# The containers' logs of the session, kept for diagnosis (gitignored).
+LOGS = Path(__file__).parent / "results/stack.log"
 
 
 @pytest.fixture(scope="session")
@@ -28,4 +32,5 @@ def stack():
         MEASUREMENTS.record("start", build_s=built - started, up_wait_s=time.monotonic() - built)
         yield stack
     finally:
+        stack.save_logs(LOGS)
         stack.down()
