@@ -85,6 +85,13 @@ DB_POOL_TIMEOUTS = Counter(
     "api_db_pool_timeouts_total",
     "Requests shed with 503 because no pool connection came within DB_POOL_TIMEOUT.",
 )
+CPUS_AVAILABLE = Gauge(
+    "api_cpus_available",
+    "CPUs the replica may use: its cgroup CPU quota, else the CPUs it may run on.",
+    multiprocess_mode="max",
+)
+# api_worker_cpu_seconds_total{worker} is not declared here: the master reads each worker's
+# CPU time from /proc when Prometheus scrapes (api.master_monitor.WorkerCpuCollector).
 WORKERS = Gauge(
     "api_workers",
     "Live gunicorn workers, as the master counts them.",
