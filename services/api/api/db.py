@@ -18,17 +18,28 @@ from . import metrics
 
 
 class InstrumentedQueuePool(QueuePool):
-    """A QueuePool that records how long each checkout waited and how full the pool is."""
+    """A QueuePool that records how long each checkout waited, how full the pool is, and how
+    long each route held its connection."""
 
     def connect(self):
         start = time.perf_counter()
         try:
-            return super().connect()
+            connection = super().connect()
         finally:
             metrics.DB_POOL_CHECKOUT.observe(time.perf_counter() - start)
             self._publish_usage()
+        # Charged to the request's route when the connection comes back: one counter write.
+        connection._connection_record.api_held = (
+            time.perf_counter(),
+            metrics.connection_held_counter(),
+        )
+        return connection
 
     def _do_return_conn(self, record) -> None:
+        since, counter = getattr(record, "api_held", None) or (0.0, None)
+        record.api_held = None
+        if counter is not None:
+            counter.inc(time.perf_counter() - since)
         super()._do_return_conn(record)
         self._publish_usage()
 

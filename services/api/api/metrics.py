@@ -12,7 +12,7 @@ import os
 import platform
 from importlib import metadata
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_flask_exporter import PrometheusMetrics
 
@@ -81,6 +81,11 @@ DB_POOL_CHECKOUT = Histogram(
     "Time a request waited for a pool connection (including opening a new one).",
     buckets=LATENCY_BUCKETS,
 )
+DB_CONNECTION_HELD = Counter(
+    "api_db_connection_held_seconds",
+    "Seconds requests held a pool connection, from checkout to return, by route.",
+    ["method", "path"],
+)
 DB_POOL_TIMEOUTS = Counter(
     "api_db_pool_timeouts_total",
     "Requests shed with 503 because no pool connection came within DB_POOL_TIMEOUT.",
@@ -118,6 +123,18 @@ def for_this_worker(gauge: Gauge) -> Gauge:
 @functools.cache
 def _worker_child(gauge: Gauge, pid: int) -> Gauge:
     return gauge.labels(worker=str(pid))
+
+
+def connection_held_counter() -> Counter | None:
+    """The current request's child of DB_CONNECTION_HELD, or None outside a request."""
+    if not has_request_context():
+        return None
+    return _held_child(request.method, route_template(request))
+
+
+@functools.cache  # bounded: only matched routes reach a view that uses the database
+def _held_child(method: str, path: str) -> Counter:
+    return DB_CONNECTION_HELD.labels(method=method, path=path)
 
 
 def route_template(req) -> str:

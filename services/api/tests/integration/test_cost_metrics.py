@@ -53,3 +53,16 @@ def test_a_restarted_worker_is_a_new_cpu_series_and_the_dead_one_is_gone(start_g
 
 def test_cpus_available_is_the_replicas_cpu_limit(gunicorn_server):
     assert gunicorn_server.metric("api_cpus_available") == config.cpu_limit()
+
+
+def test_connection_held_seconds_are_counted_per_route(gunicorn_server):
+    for _ in range(3):
+        assert gunicorn_server.get("/db/sleep?ms=200").status_code == 200
+    assert gunicorn_server.get("/db").status_code == 200
+    assert gunicorn_server.get("/json").status_code == 200
+    counted = samples(gunicorn_server, "api_db_connection_held_seconds_total")
+    held = {(dict(labels)["method"], dict(labels)["path"]): v for labels, v in counted.items()}
+    # Every slow query held its connection at least as long as it slept.
+    assert held[("GET", "/db/sleep")] >= 3 * 0.2
+    assert 0 < held[("GET", "/db")] < 0.2
+    assert ("GET", "/json") not in held  # no database, no pool time
