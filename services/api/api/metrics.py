@@ -129,7 +129,8 @@ def connection_held_counter() -> Counter | None:
     """The current request's child of DB_CONNECTION_HELD, or None outside a request."""
     if not has_request_context():
         return None
-    return _held_child(request.method, route_template(request))
+    current = request._get_current_object()  # one context lookup instead of one per attribute
+    return _held_child(current.method, route_template(current))
 
 
 @functools.cache  # bounded: only matched routes reach a view that uses the database
