@@ -1,0 +1,72 @@
+"""A throwaway Compose stack on this machine, a k6 stress run against it, the node sampled.
+
+The planner measures costs on one (its own, with the project's defaults) and verifies a plan on
+another (with the plan's settings): tests/e2e/compose.py's Stack gives each its own project
+name and ports, so neither touches a stack someone else runs.
+"""
+
+import os
+import time
+from pathlib import Path
+
+from loadtest.report import runner
+from tests.e2e.compose import Stack, docker_unavailable
+
+from .measure import NODE_FILE
+from .node import NodeSampler
+
+PROJECT_PREFIX = "plan"
+IDLE_SECONDS = 8  # sampled before the load: what the node does without it
+SERVICES = ("api", "db", "nginx", "prometheus", "postgres-exporter", "nginx-exporter")
+
+
+class ComposeStack:
+    """with ComposeStack(env) as stack: stack.stress(settings, into) -> the run's directory."""
+
+    def __init__(self, env: dict[str, str]):
+        self.env = env
+        self.stack: Stack | None = None
+
+    def __enter__(self) -> "ComposeStack":
+        why_not = docker_unavailable()
+        if why_not:
+            raise RuntimeError(f"no Docker engine to run the stack on ({why_not})")
+        self.stack = Stack.for_tests(prefix=PROJECT_PREFIX, **self.env)
+        try:
+            self.stack.build()
+            self.stack.up()
+        except BaseException:
+            self.stack.down()
+            raise
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stack.down()
+
+    def containers(self) -> dict[str, str]:
+        """{"api-1": id, "db-1": id, ...} of the stack's running containers."""
+        found = {}
+        for service in SERVICES:
+            for number, container_id in enumerate(self.stack.container_ids(service), start=1):
+                found[f"{service}-{number}"] = container_id
+        return found
+
+    def stress(self, settings: dict[str, str], into: Path) -> Path:
+        """Run k6's stress scenario with `settings` (START_RATE, ...) into a new directory under
+        `into`, with the node sampled from IDLE_SECONDS before it; return that directory."""
+        into.mkdir(parents=True, exist_ok=True)
+        before = set(into.iterdir())
+        env = {
+            **{k: v for k, v in os.environ.items() if k not in runner.script_settings()},
+            "BASE_URL": self.stack.base_url,
+            "PROMETHEUS_URL": self.stack.prometheus_url,
+            "LOADTEST_RESULTS": str(into),
+            "LOADTEST_RUNNER": "native",
+            **settings,
+        }
+        with NodeSampler(self.containers()) as sampler:
+            time.sleep(IDLE_SECONDS)
+            runner.execute("k6", "stress", env)
+        (results,) = set(into.iterdir()) - before
+        sampler.node.save(results / NODE_FILE)
+        return results

@@ -1,0 +1,200 @@
+"""VERIFY=1: apply a plan to a Compose stack on this machine and measure what it predicted.
+
+k6's stress scenario with two steps: the target rate, then the target + headroom (30 % by
+default). The first step checks the plan (throughput within 15 % of the target, p99 within the
+budget); the second checks the bottleneck it named: the resource the metrics show busiest.
+"""
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import measure, observe, output
+from .costs import Costs
+from .model import Model, Prediction
+from .planner import Plan, binding_resource
+from .stack import ComposeStack
+
+THROUGHPUT_TOLERANCE = 0.15
+STEP_DURATION, RAMP = "40s", "10s"
+
+
+@dataclass
+class Check:
+    """One step of the verification: what the model predicted at the rate served, what ran."""
+
+    phase: str
+    target_rps: float
+    served_rps: float
+    predicted: Prediction
+    observed: dict[str, float]  # utilisation per resource
+    saturates_at: dict[str, float]  # per resource, extrapolated from what was observed
+    p99_excess_ms: float | None
+    pool_wait_mean_ms: float
+    pool_wait_p99_ms: float | None
+    error_rate: float
+
+    @property
+    def busiest(self) -> str:
+        return max(self.observed, key=self.observed.get)
+
+    @property
+    def first_to_saturate(self) -> str:
+        """The bottleneck the measurements show: the resource that, its predicted curve scaled
+        to pass through what was measured, saturates at the lowest rate."""
+        return binding_resource(self.saturates_at)
+
+
+def measured_saturation(model: Model, predicted: Prediction, observed: dict) -> dict:
+    """Per resource: the rate at which it saturates if the model's curve is scaled to go
+    through the utilisation measured (so a CPU busier than predicted saturates sooner)."""
+    rates = {}
+    for name, seen in observed.items():
+        expected = predicted.utilisation.get(name)
+        if expected:
+            rates[name] = model.saturation_rate(name, scale=seen / expected)
+    return rates
+
+
+@dataclass
+class Verification:
+    plan: Plan
+    run: str
+    at_target: Check
+    pushed: Check | None  # None: the run stopped before the second step
+
+    @property
+    def throughput_ok(self) -> bool:
+        served, target = self.at_target.served_rps, self.at_target.target_rps
+        return abs(served - target) <= THROUGHPUT_TOLERANCE * target
+
+    @property
+    def p99_ok(self) -> bool:
+        p99 = self.at_target.p99_excess_ms
+        return p99 is not None and p99 <= self.plan.target.p99_ms
+
+    @property
+    def bottleneck_ok(self) -> bool:
+        return self.pushed is not None and self.pushed.first_to_saturate == self.plan.binding
+
+    @property
+    def passed(self) -> bool:
+        return self.throughput_ok and self.p99_ok and self.bottleneck_ok
+
+
+def stress_settings(plan: Plan, costs: Costs, mix: dict[str, str]) -> dict[str, str]:
+    """k6 stress settings: step 1 at the target, step 2 at target + headroom."""
+    rate = plan.target.rps / costs.requests_per_iteration
+    return {
+        "START_RATE": f"{rate:.2f}",
+        "STEP_RATE": f"{rate * plan.target.headroom:.2f}",
+        "STEPS": "2",
+        "STEP_DURATION": STEP_DURATION,
+        "RAMP": RAMP,
+        "SLO_P99_MS": f"{plan.target.p99_ms:g}",
+        **mix,
+    }
+
+
+def _check(window: measure.Window, target_rps: float, model: Model, m, costs) -> Check:
+    waits = window.checkout_wait_s / window.checkouts if window.checkouts else 0.0
+    p99 = window.pool_wait_p99_s
+    predicted = model.predict(window.server_rate)
+    observed = observe.utilisation(window, m.deployment, model.env, costs)
+    return Check(
+        phase=window.phase,
+        target_rps=target_rps,
+        served_rps=window.server_rate,
+        predicted=predicted,
+        observed=observed,
+        saturates_at=measured_saturation(model, predicted, observed),
+        p99_excess_ms=window.client_p99_excess_ms,
+        pool_wait_mean_ms=waits * 1000,
+        pool_wait_p99_ms=None if p99 is None or math.isnan(p99) else p99 * 1000,
+        error_rate=window.client_error_rate,
+    )
+
+
+def verify(plan: Plan, costs: Costs, into: Path, mix: dict[str, str]) -> Verification:
+    """Run the plan on a fresh Compose stack; write verify.md into `into`."""
+    env = {name: f"{value:g}" for name, value in output.env_values(plan).items()}
+    with ComposeStack(env) as stack:
+        results = stack.stress(stress_settings(plan, costs, mix), into / "verify")
+        measured = measure.measure(results, stack.stack.prometheus_url)
+    model = Model(costs, plan.config, plan.environment)
+    windows = {w.phase: w for w in measured.windows}
+    at_target = _check(windows["step_01"], plan.target.rps, model, measured, costs)
+    pushed = None
+    if "step_02" in windows:
+        pushed = _check(windows["step_02"], plan.target.pushed, model, measured, costs)
+    verification = Verification(plan, results.name, at_target, pushed)
+    (into / "verify.md").write_text(render(verification))
+    return verification
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None or not math.isfinite(value) else f"{value:,.1f}"
+
+
+def summary(v: Verification) -> str:
+    """One line: PASS/FAIL and the three goals."""
+    t = v.at_target
+    word = "PASS" if v.passed else "FAIL"
+    if v.pushed:
+        first = v.pushed.first_to_saturate
+        pushed = (
+            f"at +{v.plan.target.headroom:.0%} the metrics show {first} saturating first (at "
+            f"~{v.pushed.saturates_at[first]:,.0f} req/s), the plan named {v.plan.binding}"
+        )
+    else:
+        pushed = "the run stopped before the pushed step"
+    return (
+        f"{word}: served {t.served_rps:,.1f} of {t.target_rps:g} req/s "
+        f"({t.served_rps / t.target_rps - 1:+.0%}); p99 {_ms(t.p99_excess_ms)} ms "
+        f"(predicted {_ms(t.predicted.p99_excess_ms)}, budget {v.plan.target.p99_ms:g}); {pushed}"
+    )
+
+
+def _rows(check: Check) -> list[str]:
+    p = check.predicted
+    rows = [
+        f"| throughput req/s | {check.target_rps:,.1f} | {check.served_rps:,.1f} |",
+        f"| p99 beyond design, ms | {_ms(p.p99_excess_ms)} | {_ms(check.p99_excess_ms)} |",
+        f"| pool wait mean, ms | {_ms(p.pool_wait_mean_s * 1000)} "
+        f"| {_ms(check.pool_wait_mean_ms)} |",
+        f"| pool wait p99, ms | {_ms(p.pool_wait_p99_s * 1000)} | {_ms(check.pool_wait_p99_ms)} |",
+        f"| errors | – | {check.error_rate:.2%} |",
+    ]
+    for name, value in p.utilisation.items():
+        seen = check.observed.get(name)
+        rows.append(
+            f"| {output.LABELS[name]} utilisation | {value:.0%} | "
+            f"{'–' if seen is None else f'{seen:.0%}'} |"
+        )
+    for name, rate in check.saturates_at.items():
+        rows.append(f"| {output.LABELS[name]} saturates at, req/s | – | {_ms(rate)} |")
+    return rows
+
+
+def render(v: Verification) -> str:
+    lines = [
+        "# Verification",
+        "",
+        f"**{summary(v)}**",
+        "",
+        f"k6 stress `{v.run}` on a fresh Compose stack with plan.env: {STEP_DURATION} at the "
+        f"target, then {STEP_DURATION} at +{v.plan.target.headroom:.0%}. Predictions are the "
+        "model's at the rate the stack actually served.",
+        "",
+    ]
+    for title, check in (("At the target", v.at_target), ("Pushed past it", v.pushed)):
+        if check is None:
+            continue
+        lines += [
+            f"## {title} ({check.phase})",
+            "",
+            "| | predicted | achieved |",
+            "|---|---:|---:|",
+        ]
+        lines += _rows(check) + [""]
+    return "\n".join(lines) + "\n"
