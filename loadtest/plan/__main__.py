@@ -138,13 +138,17 @@ def main(env=os.environ) -> int:
         print(f"plan: {exc}", file=sys.stderr)
         return 2
     out = inputs.results / f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-plan"
-    out.mkdir(parents=True, exist_ok=True)
     try:
         m = measurements_for(inputs, out)
     except RuntimeError as exc:
         print(f"plan: {exc}", file=sys.stderr)
         return 2
-    c = costs_lib.derive(m)
+    try:
+        c = costs_lib.derive(m)
+    except costs_lib.Unmeasurable as exc:
+        print(f"plan: {exc}", file=sys.stderr)
+        return 2
+    out.mkdir(parents=True, exist_ok=True)
     if inputs.mix:
         c = costs_lib.with_mix(c, m.mix, mix_lib.weights(inputs.mix))
     result = plan(c, inputs.target, environment(inputs, m, c))

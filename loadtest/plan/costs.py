@@ -97,10 +97,30 @@ def observed_stretch(window: Window, workers: int, node_cores: int | None) -> fl
     return cpu_stretch(worker, node, node_cores)
 
 
+class Unmeasurable(Exception):
+    """The run does not show what a request costs (one line: why)."""
+
+
+MIN_SERVED = 0.8  # of the first step's target: below it the step measured a broken stack
+
+
 def derive(measurements: Measurements) -> Costs:
     """The costs of a request, from a stress run's measurements."""
+    if not measurements.windows:
+        raise Unmeasurable(f"{measurements.run} has no step with requests")
     good = _good(measurements.windows)
     first = good[0]
+    asked = first.target_rate * measurements.requests_per_iteration
+    if first.achieved_rate < MIN_SERVED * first.target_rate or first.checkouts == 0:
+        idle = measurements.idle_node_cores_busy
+        busy = "" if idle is None else f"; before the load {idle:.1f} of the node's "
+        busy += "" if idle is None else f"{measurements.node_cores} cores were busy"
+        raise Unmeasurable(
+            f"the first step of {measurements.run} served {first.server_rate:.1f} of "
+            f"~{asked:.0f} req/s (k6 achieved {first.achieved_rate:.1f} of "
+            f"{first.target_rate:g} iterations/s): it measured an overloaded stack{busy}; "
+            "measure again with a lower START_RATE or a quieter machine"
+        )
     total = sum(w.requests for w in good)
     stretch = observed_stretch(first, measurements.deployment.workers, measurements.node_cores)
     endpoints = {}

@@ -332,6 +332,11 @@ def load(results: Path, prometheus_url: str | None = None) -> Measurements:
                 f"{path} cannot be read ({exc}): delete it to measure again"
             ) from None
     run = json.loads((results / "run.json").read_text())
+    if (run.get("tool"), run.get("scenario")) != ("k6", "stress"):
+        kind = f"{run.get('tool')} {run.get('scenario')}"
+        raise RuntimeError(f"{results} is a {kind} run: the planner reads k6 stress runs")
+    if not (results / k6.SAMPLES_FILE).exists():
+        raise RuntimeError(f"{results} has no {k6.SAMPLES_FILE}: the planner needs k6's samples")
     url = prometheus_url or run.get("prometheus_url")
     if not url or not Prometheus(url).ready():
         raise RuntimeError(

@@ -58,11 +58,13 @@ def nginx_worker_connections(path: Path = NGINX_MAIN) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def nginx_connections_needed(plan: Plan, costs: Costs) -> int:
+def nginx_connections_needed(plan: Plan) -> int | None:
     """Per nginx worker: each request in flight holds a client and an upstream connection,
-    plus the idle upstream keep-alive connections it keeps."""
+    plus the idle upstream keep-alive connections it keeps (None: the pushed rate saturates)."""
     env = plan.environment
     inflight = plan.pushed.inflight_per_worker * plan.config.workers
+    if not math.isfinite(inflight):
+        return None
     return math.ceil(2 * inflight / env.nginx_workers + env.nginx_keepalive)
 
 
@@ -99,7 +101,7 @@ def write_env(plan: Plan, path: Path, source: str, costs: Costs) -> None:
         "# Copy these lines into .env (docker-compose.yml reads them).",
     ]
     lines += [f"{name}={value:g}" for name, value in env_values(plan).items()]
-    needed, configured = nginx_connections_needed(plan, costs), nginx_worker_connections()
+    needed, configured = nginx_connections_needed(plan), nginx_worker_connections()
     lines.append(
         f"# nginx (deploy/nginx/nginx.conf, not a variable): worker_connections >= {needed} "
         f"(it has {configured})"
@@ -209,7 +211,7 @@ def write_report(plan: Plan, path: Path, measurements: Measurements, costs: Cost
         *[f"{name}={value:g}" for name, value in env_values(plan).items()],
         "```",
         "",
-        f"- nginx: `worker_connections` ≥ {nginx_connections_needed(plan, costs)} per worker "
+        f"- nginx: `worker_connections` ≥ {nginx_connections_needed(plan)} per worker "
         f"(deploy/nginx/nginx.conf has {nginx_worker_connections()}).",
         f"- PostgreSQL: `max_connections` = {plan.postgres_max_connections} (the pools' "
         f"{plan.connection_budget} + superuser and tool reserves)"
