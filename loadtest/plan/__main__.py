@@ -13,10 +13,12 @@ Settings (environment variables, which make passes through; docs/capacity.md exp
   DB_MAX_CONNECTIONS  the database's max_connections, if it is fixed (then maybe PgBouncer)
   MIX_TFB_CLIENTS, MIX_ITEM_READERS, MIX_ITEM_WRITERS, MIX_SLOW_CALLERS   the k6 mix's weights
   VERIFY              1: apply the plan to a Compose stack here and measure it
+  VERIFY_DURATION     how long each verification step holds its rate (40s)
   LOADTEST_RESULTS    where the plan's directory goes (loadtest/results)
 """
 
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -66,7 +68,9 @@ class Inputs:
     nodes: int
     db_cpus: float | None
     mix: dict[str, str]
+    stress: dict[str, str]  # the measuring stress run's settings, when there is no RUN
     verify: bool
+    verify_duration: str
     results: Path
 
     @classmethod
@@ -84,6 +88,11 @@ class Inputs:
         verify_flag = env.get("VERIFY", "")
         if verify_flag not in ("", "0", "1"):
             raise InputError(f"VERIFY must be 1 or 0, not {verify_flag!r}")
+        duration = env.get("VERIFY_DURATION") or verify.STEP_DURATION
+        if not re.fullmatch(r"[1-9]\d*[sm]", duration):
+            raise InputError(
+                f"VERIFY_DURATION must be seconds or minutes (40s, 2m), not {duration!r}"
+            )
         db_max = env.get("DB_MAX_CONNECTIONS")
         return cls(
             target=Target(
@@ -100,7 +109,9 @@ class Inputs:
             nodes=number(env, "NODES", 1, integer=True),
             db_cpus=number(env, "DB_CPUS") if env.get("DB_CPUS") else None,
             mix=mix,
+            stress={name: env.get(name) or value for name, value in MEASURE_STRESS.items()},
             verify=verify_flag == "1",
+            verify_duration=duration,
             results=Path(env.get("LOADTEST_RESULTS") or costs_lib.REPO / "loadtest" / "results"),
         )
 
@@ -125,9 +136,8 @@ def measurements_for(inputs: Inputs, out: Path) -> measure.Measurements:
     if inputs.run:
         return measure.load(inputs.run)
     print("plan: no RUN given: measuring on a throwaway Compose stack (k6 stress)", flush=True)
-    settings = {name: os.environ.get(name) or value for name, value in MEASURE_STRESS.items()}
     with ComposeStack({}) as stack:
-        results = stack.stress({**settings, **inputs.mix}, out / "measure")
+        results = stack.stress({**inputs.stress, **inputs.mix}, out / "measure")
         return measure.measure(results, stack.stack.prometheus_url)
 
 
@@ -160,8 +170,8 @@ def main(env=os.environ) -> int:
     if not result.feasible:
         return 1
     if inputs.verify:
-        outcome = verify.verify(result, c, out, inputs.mix)
-        print(f"{verify.summary(outcome)}\nverify: {out / 'verify.md'}")
+        outcome = verify.verify(result, c, out, inputs.mix, inputs.verify_duration)
+        print(f"{verify.summary(outcome)}\nverify: {out / verify.REPORT_FILE}")
         return 0 if outcome.passed else 1
     return 0
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from loadtest.locust import slo
 
 from .measure import Measurements, Window
+from .node import LOAD_GENERATOR
 from .queueing import cpu_stretch
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,9 +52,9 @@ class Costs:
     endpoints: dict[str, EndpointCost]
     api_cpu_s: float  # worker CPU seconds per request
     db_active_s: float | None  # PostgreSQL active seconds per request
-    node_cpu_s: float | None  # node CPU seconds per request, everything on the node
+    node_cpu_s: float | None  # node CPU seconds per request: the stack and the load generator
     stack_cpu_s: float | None  # the stack's containers only (no load generator, no neighbours)
-    node_background_cores: float  # busy cores on the node with no load (other tenants)
+    node_background_cores: float  # busy cores on the node besides the run (other tenants)
     checkouts_per_request: float
     requests_per_iteration: float
     measured_stretch: float  # the contention the endpoint values were measured under
@@ -79,6 +80,10 @@ def _good(windows: list[Window]) -> list[Window]:
             break
         good.append(window)
     return good or windows[:1]
+
+
+def _stack_cores(window: Window) -> float:
+    return sum(cores for name, cores in window.parts.items() if name != LOAD_GENERATOR)
 
 
 def _per_request(windows: list[Window], value) -> float | None:
@@ -141,12 +146,15 @@ def derive(measurements: Measurements) -> Costs:
             client_latency_ms=tuple(measurements.latency_ms.get(name, ())),
         )
     node_cpu = stack_cpu = None
-    background = measurements.idle_node_cores_busy or 0.0
-    if measurements.node_cores and all(w.node_cores_busy is not None for w in good):
-        node_cpu = sum((w.node_cores_busy - background) * w.seconds for w in good) / total
-        node_cpu = max(node_cpu, 0.0)
-        if all(w.containers for w in good):
-            stack_cpu = sum(sum(w.containers.values()) * w.seconds for w in good) / total
+    background = 0.0
+    if measurements.node_cores and all(w.node_cores_busy is not None and w.parts for w in good):
+        # What the run used, part by part; the rest of the node's busy time is everyone else's
+        # (averaged over the steps: neighbours come and go).
+        stack_cpu = sum(_stack_cores(w) * w.seconds for w in good) / total
+        node_cpu = sum(sum(w.parts.values()) * w.seconds for w in good) / total
+        seconds = sum(w.seconds for w in good)
+        others = sum((w.node_cores_busy - sum(w.parts.values())) * w.seconds for w in good)
+        background = max(0.0, others / seconds)
     db_active = _per_request(good, lambda w: w.db_active_s)
     if db_active is not None:  # a pg_sleep is active time, but no work for the database
         sleeping = sum(e.share * e.designed_s for e in endpoints.values() if e.designed_in_db)

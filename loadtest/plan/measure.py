@@ -61,7 +61,8 @@ class Window:
     inflight: float  # requests in flight, averaged, all workers
     open_connections: float
     node_cores_busy: float | None = None  # the whole machine
-    containers: dict[str, float] = field(default_factory=dict)  # cores busy per container
+    # Cores busy per part: each container of the stack, and the load generator (node.py).
+    parts: dict[str, float] = field(default_factory=dict)
 
     @property
     def seconds(self) -> float:
@@ -300,7 +301,7 @@ def measure(results: Path, prometheus_url: str, job: str = "api") -> Measurement
                 client_p99_excess_ms=step.p99_excess_ms,
                 client_error_rate=step.error_rate,
                 node_cores_busy=busy[0] if busy else None,
-                containers=busy[1] if busy else {},
+                parts=busy[1] if busy else {},
                 **server.window(step.start, step.end),
             )
         )

@@ -2,8 +2,9 @@
 
 On one node every container shares the same cores with the load generator and whatever else
 runs there (other people's tests, here): the API's own CPU counter cannot see that. The
-sampler reads the host's busy time (/proc/stat) and each container's CPU time (its cgroup),
-so the plan can tell the API's share from the database's, nginx's and everyone else's.
+sampler reads the host's busy time (/proc/stat), each container's CPU time (its cgroup) and
+the load generator's (this process's children: the runner starts k6), so the plan can tell the
+API's share from the database's, nginx's, k6's and everyone else's.
 """
 
 import json
@@ -46,22 +47,44 @@ def container_cpu_seconds(container_id: str) -> float | None:
     return None
 
 
+LOAD_GENERATOR = "k6"  # the name its CPU is recorded under, beside the containers'
+
+
+def children_cpu_seconds(parent: int | None = None) -> float:
+    """CPU seconds the live child processes of `parent` (this process) have used."""
+    parent = os.getpid() if parent is None else parent
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:  # gone meanwhile
+            continue
+        fields = stat[stat.rindex(b")") + 2 :].split()  # proc(5): from field 3 (state) on
+        if int(fields[1]) == parent:
+            total += int(fields[11]) + int(fields[12])
+    return total / CLOCK_TICKS
+
+
 @dataclass
 class NodeSamples:
-    """Samples of (time, host busy s, {container name: CPU s}) and the node's core count."""
+    """Samples of (time, host busy s, {part: CPU s}) and the node's core count; a part is a
+    container (by service and replica number) or the load generator."""
 
     cores: int
     samples: list[tuple[float, float, dict[str, float]]] = field(default_factory=list)
 
     def busy(self, start: float, end: float) -> tuple[float, dict[str, float]] | None:
-        """Cores busy on average over [start, end]: the host's, and each container's."""
+        """Cores busy on average over [start, end]: the host's, and each part's."""
         inside = [s for s in self.samples if start <= s[0] <= end]
         if len(inside) < 2:
             return None
         (t0, host0, c0), (t1, host1, c1) = inside[0], inside[-1]
         span = t1 - t0
-        containers = {name: (c1[name] - c0[name]) / span for name in c1 if name in c0}
-        return (host1 - host0) / span, containers
+        parts = {name: max(0.0, c1[name] - c0[name]) / span for name in c1 if name in c0}
+        return (host1 - host0) / span, parts
 
     def to_dict(self) -> dict:
         return {"cores": self.cores, "samples": self.samples}
@@ -92,8 +115,9 @@ class NodeSampler:
 
     def sample(self) -> None:
         cpu = {name: container_cpu_seconds(cid) for name, cid in self.containers.items()}
-        readable = {name: seconds for name, seconds in cpu.items() if seconds is not None}
-        self.node.samples.append((time.time(), host_busy_seconds(), readable))
+        parts = {name: seconds for name, seconds in cpu.items() if seconds is not None}
+        parts[LOAD_GENERATOR] = children_cpu_seconds()
+        self.node.samples.append((time.time(), host_busy_seconds(), parts))
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -186,9 +186,15 @@ def write_report(plan: Plan, path: Path, measurements: Measurements, costs: Cost
     t, c, env = plan.target, plan.config, plan.environment
     p = plan.at_target
     node = (
-        f"{costs.node_cpu_s * 1000:.2f} ms of node CPU per request (the stack's containers "
-        f"{costs.stack_cpu_s * 1000:.2f} ms; the rest is the load generator), "
-        f"{env.background_cores:.2f} cores busy with no load"
+        f"{costs.node_cpu_s * 1000:.2f} ms of CPU per request (the stack's containers "
+        f"{costs.stack_cpu_s * 1000:.2f} ms, the load generator the rest); everyone else kept "
+        f"{costs.node_background_cores:.2f} cores busy meanwhile; the plan counts "
+        + (
+            f"{env.node_cpu_per_request * 1000:.2f} ms per request and "
+            f"{env.background_cores:.2f} busy cores on {env.cores_per_node}-core nodes"
+            if env.node_cpu_per_request is not None
+            else "no node"
+        )
         if costs.node_cpu_s is not None and costs.stack_cpu_s is not None
         else "not measured (the node is not modelled)"
     )

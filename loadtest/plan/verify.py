@@ -5,6 +5,7 @@ default). The first step checks the plan (throughput within 15 % of the target, 
 budget); the second checks the bottleneck it named: the resource the metrics show busiest.
 """
 
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from .stack import ComposeStack
 
 THROUGHPUT_TOLERANCE = 0.15
 STEP_DURATION, RAMP = "40s", "10s"
+REPORT_FILE, DATA_FILE = "verify.md", "verify.json"
 
 
 @dataclass
@@ -82,14 +84,16 @@ class Verification:
         return self.throughput_ok and self.p99_ok and self.bottleneck_ok
 
 
-def stress_settings(plan: Plan, costs: Costs, mix: dict[str, str]) -> dict[str, str]:
+def stress_settings(
+    plan: Plan, costs: Costs, mix: dict[str, str], duration: str = STEP_DURATION
+) -> dict[str, str]:
     """k6 stress settings: step 1 at the target, step 2 at target + headroom."""
     rate = plan.target.rps / costs.requests_per_iteration
     return {
         "START_RATE": f"{rate:.2f}",
         "STEP_RATE": f"{rate * plan.target.headroom:.2f}",
         "STEPS": "2",
-        "STEP_DURATION": STEP_DURATION,
+        "STEP_DURATION": duration,
         "RAMP": RAMP,
         "SLO_P99_MS": f"{plan.target.p99_ms:g}",
         **mix,
@@ -115,11 +119,15 @@ def _check(window: measure.Window, target_rps: float, model: Model, m, costs) ->
     )
 
 
-def verify(plan: Plan, costs: Costs, into: Path, mix: dict[str, str]) -> Verification:
-    """Run the plan on a fresh Compose stack; write verify.md into `into`."""
+def verify(
+    plan: Plan, costs: Costs, into: Path, mix: dict[str, str], duration: str = STEP_DURATION
+) -> Verification:
+    """Run the plan on a fresh Compose stack for `duration` per step; write verify.md and
+    verify.json into `into`."""
     env = {name: f"{value:g}" for name, value in output.env_values(plan).items()}
     with ComposeStack(env) as stack:
-        results = stack.stress(stress_settings(plan, costs, mix), into / "verify")
+        settings = stress_settings(plan, costs, mix, duration)
+        results = stack.stress(settings, into / "verify")
         measured = measure.measure(results, stack.stack.prometheus_url)
     model = Model(costs, plan.config, plan.environment)
     windows = {w.phase: w for w in measured.windows}
@@ -128,8 +136,51 @@ def verify(plan: Plan, costs: Costs, into: Path, mix: dict[str, str]) -> Verific
     if "step_02" in windows:
         pushed = _check(windows["step_02"], plan.target.pushed, model, measured, costs)
     verification = Verification(plan, results.name, at_target, pushed)
-    (into / "verify.md").write_text(render(verification))
+    (into / REPORT_FILE).write_text(render(verification))
+    (into / DATA_FILE).write_text(json.dumps(to_dict(verification), indent=2) + "\n")
     return verification
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _check_dict(check: Check) -> dict:
+    p = check.predicted
+    return {
+        "phase": check.phase,
+        "target_rps": check.target_rps,
+        "served_rps": check.served_rps,
+        "p99_excess_ms": {"predicted": _finite(p.p99_excess_ms), "achieved": check.p99_excess_ms},
+        "pool_wait_mean_ms": {
+            "predicted": _finite(p.pool_wait_mean_s * 1000),
+            "achieved": check.pool_wait_mean_ms,
+        },
+        "utilisation": {
+            name: {"predicted": _finite(value), "achieved": check.observed.get(name)}
+            for name, value in p.utilisation.items()
+        },
+        "saturates_at_rps": {name: _finite(r) for name, r in check.saturates_at.items()},
+        "first_to_saturate": check.first_to_saturate,
+        "error_rate": check.error_rate,
+    }
+
+
+def to_dict(v: Verification) -> dict:
+    """verify.json: the goals, and predicted vs achieved at both steps."""
+    return {
+        "run": v.run,
+        "target": {"rps": v.plan.target.rps, "p99_ms": v.plan.target.p99_ms},
+        "plan": output.env_values(v.plan),
+        "binding": v.plan.binding,
+        "capacity_rps": _finite(v.plan.capacity_rps),
+        "passed": v.passed,
+        "throughput_ok": v.throughput_ok,
+        "p99_ok": v.p99_ok,
+        "bottleneck_ok": v.bottleneck_ok,
+        "at_target": _check_dict(v.at_target),
+        "pushed": None if v.pushed is None else _check_dict(v.pushed),
+    }
 
 
 def _ms(value: float | None) -> str:
