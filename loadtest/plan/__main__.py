@@ -19,6 +19,7 @@ Settings (environment variables, which make passes through; docs/capacity.md exp
 
 import os
 import re
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -177,4 +178,6 @@ def main(env=os.environ) -> int:
 
 
 if __name__ == "__main__":
+    # SIGTERM (timeout, kill PID) unwinds like Ctrl-C, so a Compose stack is still removed.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     sys.exit(main())

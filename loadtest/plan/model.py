@@ -76,6 +76,7 @@ class Prediction:
     pool_wait_p99_s: float
     inflight_per_worker: float
     p99_excess_ms: float
+    background_cores: float  # the node load from everyone else the prediction assumed
     endpoint_p99_excess_ms: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -188,6 +189,7 @@ class Model:
             pool_wait_p99_s=d["wait_p99"],
             inflight_per_worker=d["inflight"],
             p99_excess_ms=p99,
+            background_cores=self.env.background_cores,
             endpoint_p99_excess_ms=per_endpoint,
         )
 
