@@ -171,7 +171,11 @@ def main(env=os.environ) -> int:
     if not result.feasible:
         return 1
     if inputs.verify:
-        outcome = verify.verify(result, c, out, inputs.mix, inputs.verify_duration)
+        try:
+            outcome = verify.verify(result, c, out, inputs.mix, inputs.verify_duration)
+        except RuntimeError as exc:
+            print(f"plan: verification failed: {exc}", file=sys.stderr)
+            return 1
         print(f"{verify.summary(outcome)}\nverify: {out / verify.REPORT_FILE}")
         return 0 if outcome.passed else 1
     return 0

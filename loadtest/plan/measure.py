@@ -289,6 +289,9 @@ def measure(results: Path, prometheus_url: str, job: str = "api") -> Measurement
         if step.requests == 0:
             continue  # the run stopped before this step
         busy = node.busy(step.start, step.end) if node else None
+        server_side = server.window(step.start, step.end)
+        if not server_side["endpoints"]:
+            continue  # aborted at its start: the servers counted nothing
         windows.append(
             Window(
                 phase=step.phase,
@@ -302,7 +305,7 @@ def measure(results: Path, prometheus_url: str, job: str = "api") -> Measurement
                 client_error_rate=step.error_rate,
                 node_cores_busy=busy[0] if busy else None,
                 parts=busy[1] if busy else {},
-                **server.window(step.start, step.end),
+                **server_side,
             )
         )
     first = steps[0]

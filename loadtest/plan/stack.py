@@ -35,10 +35,20 @@ class ComposeStack:
         try:
             self.stack.build()
             self.stack.up()
+        except RuntimeError:
+            why = self._last_log_line()
+            self.stack.down()
+            raise RuntimeError(f"the Compose stack did not start: {why}") from None
         except BaseException:
             self.stack.down()
             raise
         return self
+
+    def _last_log_line(self) -> str:
+        """The last line the one-shot migration or the API logged (why `up` failed)."""
+        logs = self.stack.compose("logs", "--no-log-prefix", "migrate", "api", check=False)
+        lines = [line for line in logs.stdout.splitlines() if line.strip()]
+        return lines[-1].strip() if lines else "no log lines (docker compose up failed)"
 
     def __exit__(self, *_exc) -> None:
         self.stack.down()
