@@ -236,7 +236,10 @@ def client_steps(results: Path, samples: k6.Samples, designed: dict[str, float])
     options = json.loads((results / k6.OPTIONS_FILE).read_text())
     timeline = k6.Timeline(options)
     result = k6.read(results, samples)
-    started = (summary.get("setup_data") or {}).get("startedAt") / 1000
+    started = (summary.get("setup_data") or {}).get("startedAt")
+    if started is None:
+        raise RuntimeError(f"k6 never started the scenarios of {results.name} (see its report.md)")
+    started /= 1000
     excess = excess_ms(samples, designed)
     windows = {w["phase"]: w for w in timeline.windows}
     steps = []

@@ -9,7 +9,10 @@ import os
 import time
 from pathlib import Path
 
+import requests
+
 from loadtest.report import runner
+from testkit.net import wait_until
 from tests.e2e.compose import Stack, docker_unavailable
 
 from .measure import NODE_FILE
@@ -17,6 +20,7 @@ from .node import NodeSampler
 
 PROJECT_PREFIX = "plan"
 IDLE_SECONDS = 8  # sampled before the load: what the node does without it
+READY_TIMEOUT, READY_IN_A_ROW = 60, 3
 SERVICES = ("api", "db", "nginx", "prometheus", "postgres-exporter", "nginx-exporter")
 
 
@@ -61,6 +65,25 @@ class ComposeStack:
                 found[f"{service}-{number}"] = container_id
         return found
 
+    def wait_until_ready(self, timeout: float = READY_TIMEOUT) -> None:
+        """Until /readyz answers 200 through nginx READY_IN_A_ROW times: `up --wait` only knows
+        the containers are healthy, not that nginx has resolved the API's address yet."""
+        in_a_row = 0
+
+        def ready() -> bool:
+            nonlocal in_a_row
+            try:
+                ok = self.stack.get("/readyz", timeout=2).status_code == 200
+            except requests.RequestException:
+                ok = False
+            in_a_row = in_a_row + 1 if ok else 0
+            return in_a_row >= READY_IN_A_ROW
+
+        try:
+            wait_until(ready, timeout, "the API through nginx", interval=0.5)
+        except TimeoutError as exc:
+            raise RuntimeError(str(exc)) from None
+
     def stress(self, settings: dict[str, str], into: Path) -> Path:
         """Run k6's stress scenario with `settings` (START_RATE, ...) into a new directory under
         `into`, with the node sampled from IDLE_SECONDS before it; return that directory."""
@@ -74,6 +97,7 @@ class ComposeStack:
             "LOADTEST_RUNNER": "native",
             **settings,
         }
+        self.wait_until_ready()
         with NodeSampler(self.containers()) as sampler:
             time.sleep(IDLE_SECONDS)
             runner.execute("k6", "stress", env)
