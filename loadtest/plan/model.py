@@ -138,22 +138,26 @@ class Model:
         return self.env.nginx_workers * self.env.nginx_keepalive / self.config.workers
 
     # ------------------------------------------------------------ the prediction
-    def utilisation(self, rate: float) -> tuple[dict[str, float], dict]:
-        """Every resource's utilisation at `rate`, and the intermediate values."""
-        stretch = self.stretch(rate)
+    def utilisation(self, rate: float, alone: bool = False) -> tuple[dict[str, float], dict]:
+        """Every resource's utilisation at `rate`, and the intermediate values. `alone`: each
+        resource as if the others had room (no CPU stretch, no pool wait): what it would
+        saturate at by itself."""
+        stretch = 1.0 if alone else self.stretch(rate)
         offered = self.offered_pool_load(rate, stretch) if math.isfinite(stretch) else math.inf
         pool = self.config.pool
         checkouts = rate / self.config.workers * self.costs.checkouts_per_request
         hold = offered / checkouts if checkouts > 0 else 0.0
         cv2 = self.hold_cv2(stretch)
-        if offered < pool:
+        if alone:
+            wait_mean = wait_p99 = 0.0
+        elif offered < pool:
             wait_mean = queueing.mean_wait(pool, offered, hold, cv2)
             wait_p99 = queueing.wait_quantile(pool, offered, hold, P99, cv2)
         else:
             wait_mean = wait_p99 = math.inf
-        response = (
-            sum(e.share * (e.designed_s + e.app_s * stretch) for e in self.costs.endpoints.values())
-            + self.costs.checkouts_per_request * wait_mean
+        waiting = self.costs.checkouts_per_request * wait_mean if wait_mean else 0.0
+        response = waiting + sum(
+            e.share * (e.designed_s + e.app_s * stretch) for e in self.costs.endpoints.values()
         )
         inflight = rate / self.config.workers * response
         utilisation = {
@@ -216,13 +220,16 @@ class Model:
             return math.nan, {}
         return float(np.percentile(np.concatenate(draws), 99)), per_endpoint
 
-    def saturation_rate(self, resource: str, at: float = 1.0, scale: float = 1.0) -> float:
+    def saturation_rate(
+        self, resource: str, at: float = 1.0, scale: float = 1.0, alone: bool = False
+    ) -> float:
         """The rate (requests/s) at which `resource` reaches utilisation `at` (1: saturation),
-        with every predicted utilisation multiplied by `scale` (a measured correction).
-        Bisection: every utilisation grows with the rate."""
+        its predicted utilisation multiplied by `scale` (a measured correction); `alone`: as
+        if the other resources had room (see utilisation). Bisection: every utilisation grows
+        with the rate."""
 
         def reached(rate: float) -> bool:
-            value = self.utilisation(rate)[0].get(resource)
+            value = self.utilisation(rate, alone)[0].get(resource)
             return value is not None and value * scale >= at
 
         low, high = 0.0, 1.0
@@ -239,5 +246,5 @@ class Model:
         """The resources this model knows (the node only where its CPU was measured)."""
         return [r for r in RESOURCES if r != "node" or self.env.node_cpu_per_request is not None]
 
-    def saturation_rates(self) -> dict[str, float]:
-        return {name: self.saturation_rate(name) for name in self.resources()}
+    def saturation_rates(self, alone: bool = False) -> dict[str, float]:
+        return {name: self.saturation_rate(name, alone=alone) for name in self.resources()}

@@ -88,8 +88,8 @@ def headline(plan: Plan) -> str:
     headroom = plan.capacity_rps / t.rps - 1
     text = (
         f"{verdict}: {t.rps:g} req/s at p99 ≤ {t.p99_ms:g} ms: {shape}; predicted p99 "
-        f"{_number(plan.at_target.p99_excess_ms)} ms; {plan.binding} binds first at "
-        f"{_number(plan.capacity_rps)} req/s (headroom {_percent(headroom)})"
+        f"{_number(plan.at_target.p99_excess_ms)} ms; {plan.binding} binds first, saturation "
+        f"at {_number(plan.capacity_rps)} req/s (headroom {_percent(headroom)})"
     )
     return text + ("" if plan.feasible else "; " + "; ".join(plan.problems))
 
@@ -116,17 +116,23 @@ def write_env(plan: Plan, path: Path, source: str, costs: Costs) -> None:
 
 def _resource_table(plan: Plan) -> list[str]:
     rows = [
-        "| resource | at the target | at +headroom | saturates at | headroom |",
-        "|---|---:|---:|---:|---:|",
+        "| resource | at the target | at +headroom | saturates at | on its own | headroom |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for name, rate in plan.saturation_rates.items():
         rows.append(
             f"| {LABELS[name]}{' **(binds first)**' if name == plan.binding else ''} "
             f"| {_percent(plan.at_target.utilisation[name])} "
             f"| {_percent(plan.pushed.utilisation[name])} | {_number(rate)} req/s "
-            f"| {_percent(rate / plan.target.rps - 1)} |"
+            f"| {_number(plan.alone_rates[name])} req/s | {_percent(rate / plan.target.rps - 1)} |"
         )
-    return rows + [""]
+    return rows + [
+        "",
+        "*Saturates at*: with every resource's contention (a filling CPU stretches connection "
+        "holds, so the pool fills just before it); *on its own*: as if the others had room. "
+        "The bottleneck is the one that saturates first on its own.",
+        "",
+    ]
 
 
 def _costs_table(costs: Costs) -> list[str]:

@@ -53,8 +53,9 @@ class Plan:
     config: Config | None  # None: no replica count fits
     at_target: Prediction | None
     pushed: Prediction | None
-    saturation_rates: dict[str, float]
-    binding: str  # the resource that saturates first
+    saturation_rates: dict[str, float]  # each resource, with the others' contention
+    alone_rates: dict[str, float]  # each resource on its own
+    binding: str  # the bottleneck: the resource that saturates first on its own
     problems: list[str] = field(default_factory=list)  # why it is infeasible, if it is
     pgbouncer_pool: int | None = None  # server connections, when the database cannot hold
     # every pool's connections directly
@@ -90,20 +91,21 @@ def max_replicas(target: Target, environment: Environment) -> int:
 
 
 # Saturation spreads downstream: a full CPU stretches connection holds until the pool fills,
-# a full pool makes requests wait until the slots fill. The first of these, in this order,
-# among those that saturate (nearly) together, is the cause.
+# a full pool makes requests wait until the slots fill. So the bottleneck is the resource that
+# saturates first *on its own* (Model.saturation_rate(alone=True)); among resources that do
+# so (nearly) together, the first in this order, the upstream one.
 ROOT_CAUSE_ORDER = ("node", "cpu", "database", "pool", "connections")
 CPU_SIDE = ROOT_CAUSE_ORDER[:3]
-TOGETHER = 1.05
+TOGETHER = 1.02
 
 
-def binding_resource(saturation_rates: dict[str, float]) -> str:
-    """The resource that saturates first as the rate grows, or the cause of the ones that do."""
-    first = min(saturation_rates.values())
+def binding_resource(alone_rates: dict[str, float]) -> str:
+    """The resource that saturates first on its own (rates from saturation_rates(alone=True))."""
+    first = min(alone_rates.values())
     return next(
         name
         for name in ROOT_CAUSE_ORDER
-        if name in saturation_rates and saturation_rates[name] <= first * TOGETHER
+        if name in alone_rates and alone_rates[name] <= first * TOGETHER
     )
 
 
@@ -187,15 +189,15 @@ def plan(costs: Costs, target: Target, environment: Environment) -> Plan:
 def _finish(costs, target, environment, config, problems) -> Plan:
     model = Model(costs, config, environment)
     at_target, pushed = model.predict(target.rps), model.predict(target.pushed)
-    rates = model.saturation_rates()
     result = Plan(
         target=target,
         environment=environment,
         config=config,
         at_target=at_target,
         pushed=pushed,
-        saturation_rates=rates,
-        binding=binding_resource(rates),
+        saturation_rates=model.saturation_rates(),
+        alone_rates=(alone := model.saturation_rates(alone=True)),
+        binding=binding_resource(alone),
         problems=problems,
     )
     budget = result.connection_budget + TOOL_CONNECTIONS + SUPERUSER_CONNECTIONS

@@ -34,7 +34,7 @@ class Check:
     predicted_here: Prediction
     background_cores: float | None  # what everyone else kept busy during the step
     observed: dict[str, float]  # utilisation per resource
-    saturates_at: dict[str, float]  # per resource, extrapolated from what was observed
+    saturates_at: dict[str, float]  # per resource on its own, extrapolated from what was seen
     p99_excess_ms: float | None
     pool_wait_mean_ms: float
     pool_wait_p99_ms: float | None
@@ -46,19 +46,21 @@ class Check:
 
     @property
     def first_to_saturate(self) -> str:
-        """The bottleneck the measurements show: the resource that, its predicted curve scaled
-        to pass through what was measured, saturates at the lowest rate."""
+        """The bottleneck the measurements show: the resource that, its predicted curve (on its
+        own) scaled to pass through what was measured, saturates at the lowest rate."""
         return binding_resource(self.saturates_at)
 
 
-def measured_saturation(model: Model, predicted: Prediction, observed: dict) -> dict:
-    """Per resource: the rate at which it saturates if the model's curve is scaled to go
-    through the utilisation measured (so a CPU busier than predicted saturates sooner)."""
+def measured_saturation(model: Model, rate: float, observed: dict) -> dict:
+    """Per resource: the rate at which it saturates on its own if the model's curve is scaled
+    to go through the utilisation measured at `rate` (a CPU busier than predicted saturates
+    sooner)."""
+    alone = model.utilisation(rate, alone=True)[0]
     rates = {}
     for name, seen in observed.items():
-        expected = predicted.utilisation.get(name)
+        expected = alone.get(name)
         if expected:
-            rates[name] = model.saturation_rate(name, scale=seen / expected)
+            rates[name] = model.saturation_rate(name, scale=seen / expected, alone=True)
     return rates
 
 
@@ -124,7 +126,7 @@ def _check(window: measure.Window, target_rps: float, model: Model, m, costs) ->
         predicted_here=here.predict(window.server_rate),
         background_cores=background,
         observed=observed,
-        saturates_at=measured_saturation(model, predicted, observed),
+        saturates_at=measured_saturation(model, window.server_rate, observed),
         p99_excess_ms=window.client_p99_excess_ms,
         pool_wait_mean_ms=waits * 1000,
         pool_wait_p99_ms=None if p99 is None or math.isnan(p99) else p99 * 1000,

@@ -163,3 +163,14 @@ def test_another_mix_reweights_the_populations():
     only_tfb = with_mix(two_populations(), measured, wanted)
     assert set(only_tfb.endpoints) == {"GET /json"}
     assert only_tfb.endpoints["GET /json"].share == pytest.approx(1.0)
+
+
+def test_a_pool_that_fills_because_the_cpu_stretches_holds_names_the_cpu():
+    # 5 ms holds, half of it CPU time: the pool fills just before the CPU does, but on its own
+    # it would last far longer: the CPU is the bottleneck, the pool's saturation the capacity.
+    db = costs({"GET /db": endpoint(app_ms=2, held_ms=5)}, cpu_ms=2)
+    plan = planner.plan(db, planner.Target(300, 250), HERE)
+    assert plan.saturation_rates["pool"] < plan.saturation_rates["cpu"]
+    assert plan.alone_rates["pool"] > 2 * plan.alone_rates["cpu"]
+    assert plan.binding == "cpu"
+    assert plan.capacity_rps == min(plan.saturation_rates.values()) < plan.alone_rates["cpu"]
