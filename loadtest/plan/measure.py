@@ -242,6 +242,7 @@ def client_steps(results: Path, samples: k6.Samples, designed: dict[str, float])
     started /= 1000
     excess = excess_ms(samples, designed)
     windows = {w["phase"]: w for w in timeline.windows}
+    last = float(samples.req_time.max()) / 1000 if samples.req_time.size else started
     steps = []
     for step in result.steps:
         window = windows[step.phase]
@@ -251,7 +252,7 @@ def client_steps(results: Path, samples: k6.Samples, designed: dict[str, float])
             ClientStep(
                 phase=step.phase,
                 start=started + window["start"] + SETTLE_SECONDS,
-                end=started + window["end"],
+                end=min(started + window["end"], last),  # a run the guard stopped ends early
                 target_rate=step.target_rate,
                 achieved_rate=step.achieved_rate,
                 met_slo=step.met_slo,

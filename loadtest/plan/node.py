@@ -50,10 +50,10 @@ def container_cpu_seconds(container_id: str) -> float | None:
 LOAD_GENERATOR = "k6"  # the name its CPU is recorded under, beside the containers'
 
 
-def children_cpu_seconds(parent: int | None = None) -> float:
-    """CPU seconds the live child processes of `parent` (this process) have used."""
+def children_cpu_seconds(parent: int | None = None) -> dict[int, float]:
+    """{pid: CPU seconds} of the live child processes of `parent` (this process)."""
     parent = os.getpid() if parent is None else parent
-    total = 0
+    found = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -64,8 +64,8 @@ def children_cpu_seconds(parent: int | None = None) -> float:
             continue
         fields = stat[stat.rindex(b")") + 2 :].split()  # proc(5): from field 3 (state) on
         if int(fields[1]) == parent:
-            total += int(fields[11]) + int(fields[12])
-    return total / CLOCK_TICKS
+            found[int(entry.name)] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return found
 
 
 @dataclass
@@ -110,13 +110,16 @@ class NodeSampler:
     def __init__(self, containers: dict[str, str]):
         self.containers = containers
         self.node = NodeSamples(cores=len(os.sched_getaffinity(0)))
+        self._children: dict[int, float] = {}  # every child seen, with its last CPU reading
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="node-sampler", daemon=True)
 
     def sample(self) -> None:
         cpu = {name: container_cpu_seconds(cid) for name, cid in self.containers.items()}
         parts = {name: seconds for name, seconds in cpu.items() if seconds is not None}
-        parts[LOAD_GENERATOR] = children_cpu_seconds()
+        # Children that exited keep their last reading, so the sum never goes back.
+        self._children.update(children_cpu_seconds())
+        parts[LOAD_GENERATOR] = sum(self._children.values())
         self.node.samples.append((time.time(), host_busy_seconds(), parts))
 
     def _run(self) -> None:

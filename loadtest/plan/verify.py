@@ -90,6 +90,20 @@ class Verification:
     def passed(self) -> bool:
         return self.throughput_ok and self.p99_ok and self.bottleneck_ok
 
+    @property
+    def node_allowed_it(self) -> bool:
+        """Whether the node, with the load everyone else put on it during the run, could have
+        served the target at all, by the model: if not, a miss says nothing about the plan."""
+        here = self.at_target.predicted_here
+        return not here.saturated and here.p99_excess_ms <= self.plan.target.p99_ms
+
+    @property
+    def verdict(self) -> str:
+        """PASS, FAIL, or INCONCLUSIVE: missed, on a node others kept too busy for the plan."""
+        if self.passed:
+            return "PASS"
+        return "FAIL" if self.node_allowed_it else "INCONCLUSIVE"
+
 
 def stress_settings(
     plan: Plan, costs: Costs, mix: dict[str, str], duration: str = STEP_DURATION
@@ -198,6 +212,7 @@ def to_dict(v: Verification) -> dict:
         "plan": output.env_values(v.plan),
         "binding": v.plan.binding,
         "capacity_rps": _finite(v.plan.capacity_rps),
+        "verdict": v.verdict,
         "passed": v.passed,
         "throughput_ok": v.throughput_ok,
         "p99_ok": v.p99_ok,
@@ -214,7 +229,12 @@ def _ms(value: float | None) -> str:
 def summary(v: Verification) -> str:
     """One line: PASS/FAIL and the three goals."""
     t = v.at_target
-    word = "PASS" if v.passed else "FAIL"
+    word = v.verdict
+    if word == "INCONCLUSIVE":
+        word += (
+            f" (everyone else kept {_ms(t.background_cores)} cores of the node busy, the plan "
+            f"assumed {t.predicted.background_cores:.2f})"
+        )
     if v.pushed:
         first = v.pushed.first_to_saturate
         pushed = (
