@@ -1,10 +1,10 @@
 """Search the smallest deployment that serves a target rate within a p99, with headroom.
 
 For 1, 2, ... replicas (one gevent worker per CPU, the project's rule): the CPUs, the node and
-the database must saturate no lower than (1 + headroom) × target; then the smallest pool that
-does too and keeps pool waits rare, connection slots for twice the requests in flight, and the
-p99 at the target within the budget. The first replica count that passes is the plan; if none
-does, the plan says what binds and what would have to change.
+the database must stay below saturation at (1 + headroom) × target; then the smallest pool that
+is half busy there, keeps pool waits rare and lasts until the CPUs are 80 % busy; connection
+slots for twice the requests in flight; and the p99 at the target within the budget. The first
+replica count that passes is the plan; if none does, the last one tried, with what stops it.
 """
 
 import math
@@ -50,9 +50,9 @@ class Target:
 class Plan:
     target: Target
     environment: Environment
-    config: Config | None  # None: no replica count fits
-    at_target: Prediction | None
-    pushed: Prediction | None
+    config: Config  # the plan, or the last configuration tried when none fits
+    at_target: Prediction
+    pushed: Prediction  # at the target + headroom
     saturation_rates: dict[str, float]  # each resource, with the others' contention
     alone_rates: dict[str, float]  # each resource on its own
     binding: str  # the bottleneck: the resource that saturates first on its own
@@ -62,7 +62,7 @@ class Plan:
 
     @property
     def feasible(self) -> bool:
-        return self.config is not None and not self.problems
+        return not self.problems
 
     @property
     def capacity_rps(self) -> float:
@@ -71,7 +71,7 @@ class Plan:
 
     @property
     def connection_budget(self) -> int:
-        return self.config.workers * self.config.pool if self.config else 0
+        return self.config.workers * self.config.pool
 
     @property
     def postgres_max_connections(self) -> int:

@@ -174,3 +174,9 @@ def test_a_pool_that_fills_because_the_cpu_stretches_holds_names_the_cpu():
     assert plan.alone_rates["pool"] > 2 * plan.alone_rates["cpu"]
     assert plan.binding == "cpu"
     assert plan.capacity_rps == min(plan.saturation_rates.values()) < plan.alone_rates["cpu"]
+
+
+def test_the_connection_reserve_is_what_migrate_checks():
+    from api import cli
+
+    assert planner.TOOL_CONNECTIONS == cli.RESERVED_CONNECTIONS
