@@ -5,6 +5,7 @@ another (with the plan's settings): tests/e2e/compose.py's Stack gives each its 
 name and ports, so neither touches a stack someone else runs.
 """
 
+import json
 import os
 import time
 from pathlib import Path
@@ -20,6 +21,7 @@ from .node import NodeSampler
 
 PROJECT_PREFIX = "plan"
 IDLE_SECONDS = 8  # sampled before the load: what the node does without it
+CONTAINERS_FILE = "containers.json"
 READY_TIMEOUT, READY_IN_A_ROW = 60, 3
 SERVICES = ("api", "db", "nginx", "prometheus", "postgres-exporter", "nginx-exporter")
 
@@ -103,4 +105,18 @@ class ComposeStack:
             runner.execute("k6", "stress", env)
         (results,) = set(into.iterdir()) - before
         sampler.node.save(results / NODE_FILE)
+        (results / CONTAINERS_FILE).write_text(json.dumps(self.container_states(), indent=2))
         return results
+
+    def container_states(self) -> dict[str, dict]:
+        """Per container: restarts, whether the OOM killer ended it, whether it runs now (a
+        replica that died during a run explains its 502s)."""
+        states = {}
+        for name, container_id in self.containers().items():
+            (info,) = self.stack.inspect(container_id)
+            states[name] = {
+                "restarts": info["RestartCount"],
+                "oom_killed": info["State"]["OOMKilled"],
+                "running": info["State"]["Running"],
+            }
+        return states

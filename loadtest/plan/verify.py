@@ -14,7 +14,7 @@ from . import measure, observe, output
 from .costs import Costs
 from .model import Model, Prediction
 from .planner import Plan, binding_resource
-from .stack import ComposeStack
+from .stack import CONTAINERS_FILE, ComposeStack
 
 THROUGHPUT_TOLERANCE = 0.15
 STEP_DURATION, RAMP = "40s", "10s"
@@ -71,6 +71,7 @@ class Verification:
     duration: str  # each step's
     at_target: Check
     pushed: Check | None  # None: the run stopped before the second step
+    troubles: list[str]  # containers that restarted or died during the run
 
     @property
     def throughput_ok(self) -> bool:
@@ -164,7 +165,14 @@ def verify(
     pushed = None
     if "step_02" in windows:
         pushed = _check(windows["step_02"], plan.target.pushed, model, measured, costs)
-    verification = Verification(plan, results.name, duration, at_target, pushed)
+    states = json.loads((results / CONTAINERS_FILE).read_text())
+    troubles = [
+        f"{name} restarted {state['restarts']} time(s)"
+        + (" (OOM killed)" if state["oom_killed"] else "")
+        for name, state in states.items()
+        if state["restarts"] or state["oom_killed"] or not state["running"]
+    ]
+    verification = Verification(plan, results.name, duration, at_target, pushed, troubles)
     (into / REPORT_FILE).write_text(render(verification))
     (into / DATA_FILE).write_text(json.dumps(to_dict(verification), indent=2) + "\n")
     return verification
@@ -217,6 +225,7 @@ def to_dict(v: Verification) -> dict:
         "throughput_ok": v.throughput_ok,
         "p99_ok": v.p99_ok,
         "bottleneck_ok": v.bottleneck_ok,
+        "troubles": v.troubles,
         "at_target": _check_dict(v.at_target),
         "pushed": None if v.pushed is None else _check_dict(v.pushed),
     }
@@ -243,6 +252,8 @@ def summary(v: Verification) -> str:
         )
     else:
         pushed = "the run stopped before the pushed step"
+    if v.troubles:
+        pushed += "; " + "; ".join(v.troubles)
     return (
         f"{word}: served {t.served_rps:,.1f} of {t.target_rps:g} req/s "
         f"({t.served_rps / t.target_rps - 1:+.0%}); p99 {_ms(t.p99_excess_ms)} ms "
@@ -291,6 +302,8 @@ def render(v: Verification) -> str:
         "the node that the plan assumed, and with the load the run met.",
         "",
     ]
+    if v.troubles:
+        lines += [f"**During the run: {'; '.join(v.troubles)}.**", ""]
     for title, check in (("At the target", v.at_target), ("Pushed past it", v.pushed)):
         if check is None:
             continue
