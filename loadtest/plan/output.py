@@ -276,7 +276,11 @@ def write_plot(plan: Plan, path: Path, measurements: Measurements, costs: Costs)
     for rate, label in ((plan.target.rps, "target"), (plan.target.pushed, "+headroom")):
         left.axvline(rate, color="#444444", linestyle=":", linewidth=1)
         left.text(rate, 1.02, label, rotation=90, va="bottom", ha="right", fontsize=7)
-    left.set_title(f"The plan: {headline(plan).split(':')[0]} {plan.target.rps:g} req/s")
+    c = plan.config
+    left.set_title(
+        f"Plan for {plan.target.rps:g} req/s: {c.replicas} replica(s), pool {c.pool_size}",
+        fontsize=10,
+    )
     measured = measured_model(costs, measurements, plan)
     highest = max((w.server_rate for w in measurements.windows), default=1)
     colours = _utilisation_lines(right, measured, highest * 1.3)
@@ -285,7 +289,7 @@ def write_plot(plan: Plan, path: Path, measurements: Measurements, costs: Costs)
         for name, value in seen.items():
             if name in colours:
                 right.plot(w.server_rate, value, "o", color=colours[name], markersize=5)
-    right.set_title(f"The measured stack ({measurements.run}): model lines, steps as dots")
+    right.set_title(f"Measured stack ({measurements.run}): model, steps as dots", fontsize=10)
     for ax in (left, right):
         ax.axhline(1.0, color="#aa0000", linewidth=1)
         ax.set_xlabel("requests/s")
