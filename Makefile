@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 REQUIREMENTS := $(shell find . -name 'requirements*.txt' -not -path './.venv/*' -not -path './deploy/offline-images/*')
 
-.PHONY: help venv test test-integration lint fmt run migrate
+.PHONY: help venv test test-integration lint fmt run migrate openapi
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort \
@@ -38,6 +38,9 @@ fmt: venv ## Fix style (ruff)
 
 run: venv ## Run the API natively on 127.0.0.1:8000 against DATABASE_URL (migrates first)
 	cd services/api && ../../$(PY) -m api migrate && exec ../../$(VENV)/bin/gunicorn -c gunicorn.conf.py api.wsgi:app
+
+openapi: venv ## Regenerate docs/openapi.json from the code (a test checks it is current)
+	cd services/api && ../../$(PY) -m api openapi > ../../docs/openapi.json
 
 migrate: venv ## Upgrade the database at DATABASE_URL and seed it
 	cd services/api && ../../$(PY) -m api migrate

@@ -20,6 +20,8 @@ down: ## Stop the stack and delete its containers and network (volumes are kept)
 
 scale: ## Run N API replicas (make scale N=3); nginx and Prometheus follow within seconds
 	@test -n "$(N)" || { echo "usage: make scale N=3" >&2; exit 2; }
+	@# Stopped replicas count as replicas to Compose: scaling down would remove running ones.
+	$(COMPOSE) rm --force api
 	$(COMPOSE) up -d --no-deps --wait --scale api=$(N) api
 
 ps: ## List the stack's containers and their health

@@ -11,13 +11,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until(condition, timeout: float, what: str, interval: float = 0.1) -> None:
-    """Poll `condition()` until true; after `timeout` s raise TimeoutError naming `what`."""
+def becomes_true(condition, timeout: float, interval: float = 0.1) -> bool:
+    """Poll `condition()` until true (True) or for `timeout` seconds (False)."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not ready after {timeout} s")
+            return False
         time.sleep(interval)
+    return True
+
+
+def wait_until(condition, timeout: float, what: str, interval: float = 0.1) -> None:
+    """Poll `condition()` until true; after `timeout` s raise TimeoutError naming `what`."""
+    if not becomes_true(condition, timeout, interval):
+        raise TimeoutError(f"{what} not ready after {timeout} s")
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:

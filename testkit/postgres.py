@@ -19,7 +19,6 @@ USER, PASSWORD, DATABASE = "app", "test-only", "app"
 # pg_stat_statements lets tests count the statements an endpoint runs (TFB's query counts).
 SERVER_OPTIONS = {
     "listen_addresses": "127.0.0.1",
-    "max_connections": "300",
     "shared_preload_libraries": "pg_stat_statements",
     "fsync": "off",  # a throwaway cluster: durability buys nothing, costs CI time
     "synchronous_commit": "off",
@@ -46,7 +45,8 @@ def _major_version(path: str) -> int:
 class ThrowawayPostgres:
     """Start with start(), use .url (SQLAlchemy) / .psql_url, stop with stop()."""
 
-    def __init__(self):
+    def __init__(self, max_connections: int = 300):
+        self.options = {**SERVER_OPTIONS, "max_connections": str(max_connections)}
         self.port = free_port()
         self.url = f"postgresql+psycopg2://{USER}:{PASSWORD}@127.0.0.1:{self.port}/{DATABASE}"
         self.admin_url = (
@@ -107,7 +107,7 @@ class ThrowawayPostgres:
             check=True,
             capture_output=True,
         )
-        options = " ".join(f"-c {key}={value}" for key, value in SERVER_OPTIONS.items())
+        options = " ".join(f"-c {key}={value}" for key, value in self.options.items())
         subprocess.run(
             as_pg
             + [
@@ -137,7 +137,7 @@ class ThrowawayPostgres:
             DOCKER_IMAGE,
             "postgres",
         ]
-        for key, value in SERVER_OPTIONS.items():
+        for key, value in self.options.items():
             if key != "listen_addresses":
                 command += ["-c", f"{key}={value}"]
         self._container = subprocess.run(

@@ -25,10 +25,12 @@ def medians(raw: dict) -> dict[tuple[str, str, int], dict]:
     summary = {}
     for key, runs in cells.items():
         p99s = [run["p99"] for run in runs if run["p99"] is not None]
+        cpus = [run["cpu_us"] for run in runs if "cpu_us" in run]
         summary[key] = {
             "rps": statistics.median(run["rps"] for run in runs),
             "p99": statistics.median(p99s) if p99s else None,
             "errors": statistics.median(run["errors"] for run in runs),
+            "cpu_us": statistics.median(cpus) if cpus else None,
             "rounds": len(runs),
         }
     return summary
@@ -48,7 +50,7 @@ def table(raw: dict, summary: dict) -> str:
     concurrencies = sorted({c for _, _, c in summary})
     lines = []
     for workload, path in WORKLOAD_PATHS.items():
-        modes = [m for m in raw["modes"] if (m, workload, concurrencies[0]) in summary]
+        modes = [m for m in raw["modes"] if any((m, workload, c) in summary for c in concurrencies)]
         if not modes:
             continue
         lines += [
@@ -81,10 +83,10 @@ def chart(raw: dict, summary: dict, path: Path, metric: str = "rps") -> None:
     """Grouped bars: the median `metric` (rps or p99) per mode, a panel per workload, a bar per
     concurrency."""
     concurrencies = sorted({c for _, _, c in summary})
-    workloads = list(WORKLOAD_PATHS)
-    fig, axes = plt.subplots(len(workloads), 1, figsize=(12, 4.2 * len(workloads)))
-    for ax, workload in zip(axes, workloads, strict=True):
-        modes = [m for m in raw["modes"] if (m, workload, concurrencies[0]) in summary]
+    workloads = [w for w in WORKLOAD_PATHS if any(key[1] == w for key in summary)]
+    fig, axes = plt.subplots(len(workloads), 1, figsize=(12, 4.2 * len(workloads)), squeeze=False)
+    for ax, workload in zip(axes[:, 0], workloads, strict=True):
+        modes = [m for m in raw["modes"] if any((m, workload, c) in summary for c in concurrencies)]
         width = 0.8 / len(concurrencies)
         for index, concurrency in enumerate(concurrencies):
             values = [

@@ -1,10 +1,11 @@
-"""The matrix's wrk parsing and statistics (the runs themselves are `make bench-matrix`)."""
+"""The matrix's wrk parsing, statistics and mode definitions (the runs themselves are
+`make bench-matrix` and `make bench-goals`)."""
 
 import pytest
 
-from benchmarks.matrix.modes import BASELINE, MODES
+from benchmarks.matrix.modes import BASELINE, MODES, MODES_BY_NAME
 from benchmarks.matrix.report import medians, ratio
-from benchmarks.matrix.run import parse_wrk
+from benchmarks.matrix.run import parse_cells, parse_wrk
 
 WRK_OUTPUT = """Running 5s test @ http://127.0.0.1:8000/db
   2 threads and 256 connections
@@ -49,3 +50,19 @@ def test_mode_names_are_unique_and_the_baseline_is_one_of_them():
     names = [mode.name for mode in MODES]
     assert len(names) == len(set(names))
     assert BASELINE in names
+
+
+def test_cells_name_a_workload_and_a_concurrency():
+    assert parse_cells("db@64,sleep@1000") == [("db", 64), ("sleep", 1000)]
+    with pytest.raises(SystemExit):
+        parse_cells("db")
+
+
+def test_a_baseline_mode_runs_the_other_commits_configuration(tmp_path):
+    mode = MODES_BY_NAME[BASELINE].at("abc123", tmp_path)
+    assert mode.name == f"{BASELINE}@abc123"
+    assert str(tmp_path / "services/api/gunicorn.conf.py") in mode.command
+    assert mode.api_dir == tmp_path / "services/api"
+    assert MODES_BY_NAME[BASELINE].runs_the_project
+    assert not mode.runs_the_project  # this checkout's configuration, not the other commit's
+    assert not MODES_BY_NAME["raw-wsgi-gevent"].runs_the_project

@@ -20,10 +20,10 @@ from .node import LOAD_GENERATOR
 from .queueing import cpu_stretch
 
 REPO = Path(__file__).resolve().parents[2]
-NGINX_CONF = REPO / "deploy" / "nginx" / "conf.d" / "stack.conf"
+NGINX_KEEPALIVE = REPO / "deploy" / "nginx" / "upstream.d" / "keepalive.conf"
 
 
-def nginx_upstream_keepalive(path: Path = NGINX_CONF) -> int:
+def nginx_upstream_keepalive(path: Path = NGINX_KEEPALIVE) -> int:
     """Idle connections nginx keeps open to the API per nginx worker (`keepalive N;`)."""
     match = re.search(r"^\s*keepalive\s+(\d+);", path.read_text(), flags=re.MULTILINE)
     return int(match.group(1)) if match else 0

@@ -180,3 +180,11 @@ def test_the_connection_reserve_is_what_migrate_checks():
     from api import cli
 
     assert planner.TOOL_CONNECTIONS == cli.RESERVED_CONNECTIONS
+
+
+def test_the_nginx_numbers_the_plan_uses_are_read_from_its_configuration():
+    from loadtest.plan import costs as costs_module
+    from loadtest.plan import output
+
+    assert costs_module.nginx_upstream_keepalive() > 0
+    assert output.nginx_worker_connections() > 0

@@ -2,8 +2,10 @@
 
 Run from services/api/:  gunicorn -c gunicorn.conf.py api.wsgi:app
 
-Every value comes from api.config.Settings (one validated source, shared with the app, so
-derived values such as the pool size agree). The variables, with their defaults:
+Every value comes from api.config.Settings (one validated source, built here once and
+inherited by every worker's app, so derived values such as the pool size agree); on_starting
+refuses gunicorn command-line flags or GUNICORN_CMD_ARGS that contradict them. The variables,
+with their defaults:
 
   GUNICORN_BIND                 127.0.0.1:8000   address:port to listen on (0.0.0.0:8000 in Docker)
   WEB_CONCURRENCY               CPUs available   worker processes; one event loop per core
@@ -28,10 +30,10 @@ derived values such as the pool size agree). The variables, with their defaults:
 import sys
 
 from api import multiproc
-from api.config import ConfigError, load_settings
+from api.config import ConfigError, get_settings
 
 try:
-    settings = load_settings()
+    settings = get_settings()  # built once: the workers inherit this very object
     settings.check_connection_budget()
 except ConfigError as exc:
     sys.exit(f"api: {exc}")  # one line, no traceback, exit status 1
@@ -46,7 +48,7 @@ bind = [settings.GUNICORN_BIND]
 backlog = settings.GUNICORN_BACKLOG  # connections queued in the kernel once workers are full
 
 # ---------------------------------------------------------------- Worker processes
-workers = settings.WEB_CONCURRENCY  # gevent: one event loop per core, not 2 x cores + 1
+workers = settings.workers  # gevent: one event loop per core, not 2 x cores + 1
 # gevent: gunicorn's gevent worker, serving keep-alive connections in turn and closing idle
 # ones on stop (see api/gunicorn_worker.py).
 worker_class = {"gevent": "api.gunicorn_worker.GeventWorker"}.get(
@@ -74,10 +76,41 @@ errorlog = "-"
 accesslog = "-" if settings.GUNICORN_ACCESS_LOG else None
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
 logconfig_dict = logs.logging_config(settings.LOG_LEVEL, settings.GUNICORN_ACCESS_LOG)
+logger_class = "api.logs.GunicornLogger"  # skips formatting access lines nobody logs
 proc_name = "api"
 
 
+# Which API setting each gunicorn setting above comes from. A command-line flag or a
+# GUNICORN_CMD_ARGS entry that changed one would bypass what is derived from it (the pool
+# size, the connection budget check, the saturation metrics): on_starting refuses it.
+_FROM_SETTINGS = {
+    "bind": "GUNICORN_BIND",
+    "backlog": "GUNICORN_BACKLOG",
+    "workers": "WEB_CONCURRENCY",
+    "worker_class": "GUNICORN_WORKER_CLASS",
+    "worker_connections": "GUNICORN_WORKER_CONNECTIONS",
+    "threads": "GUNICORN_THREADS",
+    "max_requests": "GUNICORN_MAX_REQUESTS",
+    "max_requests_jitter": "GUNICORN_MAX_REQUESTS_JITTER",
+    "preload_app": "GUNICORN_PRELOAD_APP",
+    "timeout": "GUNICORN_TIMEOUT",
+    "graceful_timeout": "GUNICORN_GRACEFUL_TIMEOUT",
+    "keepalive": "GUNICORN_KEEPALIVE",
+    "forwarded_allow_ips": "FORWARDED_ALLOW_IPS",
+    "control_socket": "GUNICORN_CONTROL_SOCKET",
+    "loglevel": "LOG_LEVEL",
+    "accesslog": "GUNICORN_ACCESS_LOG",
+}
+
+
 # ---------------------------------------------------------------- Server hooks
+def on_starting(server):
+    """Master, configuration final: refuse command-line flags that contradict the settings."""
+    assigned = globals()  # what this file set, before gunicorn applied its command line
+    configured = {name: (assigned[name], source) for name, source in _FROM_SETTINGS.items()}
+    gunicorn_hooks.on_starting(server, settings, configured)
+
+
 def when_ready(server):
     """Master, listening: serve /metrics and sample the listen backlog."""
     gunicorn_hooks.when_ready(server, settings)

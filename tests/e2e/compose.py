@@ -58,8 +58,9 @@ def docker_unavailable() -> str | None:
 class Stack:
     """One Compose project of docker-compose.yml, with its own name and host ports."""
 
-    def __init__(self, project: str, env: dict[str, str] | None = None):
+    def __init__(self, project: str, env: dict[str, str] | None = None, overlays=()):
         self.project = project
+        self.overlays = [str(path) for path in overlays]  # compose files merged over the main one
         self.env = {name: os.environ[name] for name in _INHERITED_ENV if name in os.environ}
         self.env.update(env or {})
         host = self.env.setdefault("BIND_ADDRESS", "127.0.0.1")
@@ -70,16 +71,19 @@ class Stack:
         self.env.setdefault("LOCUST_PORT", str(free_port()))
 
     @classmethod
-    def for_tests(cls, prefix: str = "e2e", **env: str) -> Stack:
+    def for_tests(cls, prefix: str = "e2e", overlays=(), **env: str) -> Stack:
         """A stack with a unique project name, e.g. `e2e-1a2b3c4d`."""
-        return cls(f"{prefix}-{uuid.uuid4().hex[:8]}", env)
+        return cls(f"{prefix}-{uuid.uuid4().hex[:8]}", env, overlays)
 
     # ------------------------------------------------------------------ docker compose
     def compose(
         self, *args: str, timeout: float = 300, check: bool = True
     ) -> subprocess.CompletedProcess:
         """Run `docker compose ARGS` for this project; raise with its output if it fails."""
-        command = ["docker", "compose", "-f", str(COMPOSE_FILE), "-p", self.project]
+        command = ["docker", "compose", "-f", str(COMPOSE_FILE)]
+        for overlay in self.overlays:
+            command += ["-f", overlay]
+        command += ["-p", self.project]
         # An empty env file: the developer's .env (read by default) must not apply.
         command += ["--env-file", os.devnull, *args]
         result = subprocess.run(
@@ -117,7 +121,10 @@ class Stack:
         self.compose("up", "-d", *wait, *services, timeout=timeout + 30)
 
     def scale(self, service: str, replicas: int, wait: bool = False) -> None:
-        """Scale one service without touching its dependencies (as `make scale` does)."""
+        """Scale one service without touching its dependencies, as `make scale` does: first
+        remove its stopped containers (Compose counts them as replicas, and scaling down would
+        remove running ones and restart a stopped one instead), then `up --scale`."""
+        self.compose("rm", "--force", service)  # without --stop: stopped containers only
         args = ["up", "-d", "--no-deps", "--scale", f"{service}={replicas}"]
         self.compose(*args, *(["--wait"] if wait else []), service)
 
@@ -185,10 +192,10 @@ class Stack:
         kwargs.setdefault("timeout", 10)
         return requests.get(self.url(path), **kwargs)
 
-    def query(self, expr: str) -> list[dict]:
-        """Evaluate a PromQL instant query; return its result vector."""
+    def query(self, expr: str, **params) -> list[dict]:
+        """Evaluate a PromQL instant query (now, or at `time=`); return its result vector."""
         response = requests.get(
-            f"{self.prometheus_url}/api/v1/query", params={"query": expr}, timeout=10
+            f"{self.prometheus_url}/api/v1/query", params={"query": expr, **params}, timeout=10
         )
         response.raise_for_status()
         return response.json()["data"]["result"]

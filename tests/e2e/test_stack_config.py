@@ -81,8 +81,12 @@ def test_env_example_lists_every_compose_and_api_variable():
         "METRICS_PORT",
         "PROMETHEUS_MULTIPROC_DIR",
     }
-    api_settings = set(Settings.model_fields) - fixed_in_container
+    # The owner's URL and password: migrate's alone, never the API's (least privilege).
+    migrate_only = {"MIGRATE_DATABASE_URL", "MIGRATE_DATABASE_PASSWORD_FILE"}
+    api_settings = set(Settings.model_fields) - fixed_in_container - {"MIGRATE_DATABASE_URL"}
     assert read_by_compose - listed == set()
     assert api_settings - listed == set()
     # ... and compose passes each API setting on to the containers.
-    assert api_settings - set(COMPOSE["x-api-environment"]) == set()
+    assert api_settings - migrate_only - set(COMPOSE["x-api-environment"]) == set()
+    assert migrate_only <= set(COMPOSE["services"]["migrate"]["environment"])
+    assert not migrate_only & set(COMPOSE["services"]["api"]["environment"])

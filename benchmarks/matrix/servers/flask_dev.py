@@ -3,7 +3,7 @@
 
 import sys
 
-from api import create_app
+from api.app import create_app
 
 if __name__ == "__main__":
     port, mode = int(sys.argv[1]), sys.argv[2]

@@ -9,7 +9,7 @@ import sys  # noqa: E402
 
 from gevent.pywsgi import WSGIServer  # noqa: E402
 
-from api import create_app  # noqa: E402
+from api.app import create_app  # noqa: E402
 
 if __name__ == "__main__":
     app = create_app({"METRICS_ENABLED": False})

@@ -30,7 +30,8 @@ def _connections() -> gevent.queue.Queue:
     return _pool
 
 
-def _query(sql: str, params: tuple) -> tuple:
+def query(sql: str, params: tuple) -> tuple:
+    """Run one statement on a pooled connection; return its first row."""
     pool = _connections()
     connection = pool.get()
     try:
@@ -54,14 +55,12 @@ def app(environ, start_response):
         body = json.dumps({"message": "Hello, World!"}).encode()
         return _respond(start_response, body, "application/json")
     if path == "/db":
-        row = _query(
-            "SELECT id, randomnumber FROM world WHERE id = %s", (random.randint(1, 10000),)
-        )
+        row = query("SELECT id, randomnumber FROM world WHERE id = %s", (random.randint(1, 10000),))
         body = json.dumps({"id": row[0], "randomNumber": row[1]}).encode()
         return _respond(start_response, body, "application/json")
     if path == "/db/sleep":
         ms = int(environ.get("QUERY_STRING", "ms=0").partition("=")[2] or 0)
-        _query("SELECT pg_sleep(%s)", (ms / 1000,))
+        query("SELECT pg_sleep(%s)", (ms / 1000,))
         return _respond(start_response, b'{"slept_ms": %d}' % ms, "application/json")
     start_response("404 Not Found", [("Content-Length", "0")])
     return [b""]

@@ -250,7 +250,7 @@ def event_loop_lag_timeseries():
 def event_loop_blocked_timeseries():
     return timeseries_panel(
         "Event loop blocked",
-        "Times gevent's monitor thread found a worker's loop blocked beyond "
+        "Times a worker's watchdog found its loop blocked beyond "
         "EVENT_LOOP_BLOCKED_THRESHOLD_MS, per interval. Healthy: none. The worker log names "
         "the blocking code.",
         "short",

@@ -1,5 +1,6 @@
-"""Operator commands: `python -m api migrate` and `python -m api settings`."""
+"""Operator commands: `python -m api migrate`, `settings` and `openapi`."""
 
+import json
 import time
 from importlib import resources
 
@@ -9,7 +10,9 @@ from alembic.config import Config
 from sqlalchemy import create_engine, pool, text
 from sqlalchemy.engine import make_url
 
+from .app_role import grant_app_role
 from .config import ConfigError, Settings, load_settings
+from .logs import one_line
 from .seed import seed
 
 # Connections the stack opens besides the API: the exporter, migrate, an operator's psql.
@@ -31,27 +34,33 @@ def cli() -> None:
 @cli.command()
 @click.option("--wait", default=60, show_default=True, help="Seconds to wait for the database.")
 def migrate(wait: int) -> None:
-    """Wait for the database, upgrade it to the newest schema, seed reference data."""
+    """Wait for the database, upgrade it to the newest schema, seed reference data, and give
+    the API's role its rights (as the owner, MIGRATE_DATABASE_URL)."""
     settings = _settings()
-    engine = create_engine(settings.DATABASE_URL, poolclass=pool.NullPool)
-    target = make_url(settings.DATABASE_URL).render_as_string(hide_password=True)
+    engine = create_engine(settings.MIGRATE_DATABASE_URL, poolclass=pool.NullPool)
+    target = make_url(settings.MIGRATE_DATABASE_URL).render_as_string(hide_password=True)
 
-    click.echo(f"1/4 waiting up to {wait} s for {target}")
+    click.echo(f"1/5 waiting up to {wait} s for {target}")
     _wait_for_database(engine, wait)
 
-    click.echo("2/4 alembic upgrade head")
+    click.echo("2/5 alembic upgrade head")
     config = Config()
     config.set_main_option("script_location", str(resources.files("api") / "migrations"))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
-    click.echo("3/4 seeding reference data")
+    click.echo("3/5 seeding reference data")
     with engine.begin() as connection:
         added = seed(connection)
     click.echo(f"    added {added['world']} world and {added['fortune']} fortune rows")
 
-    click.echo("4/4 checking DB_CONNECTION_BUDGET against max_connections")
+    click.echo("4/5 granting the API's role DML on its tables")
+    with engine.begin() as connection:
+        role = grant_app_role(connection, settings.DATABASE_URL)
+    click.echo(f"    role {role}" if role else "    the API connects as the owner (one role)")
+
+    click.echo("5/5 checking DB_CONNECTION_BUDGET against max_connections")
     with engine.connect() as connection:
         max_connections = int(connection.execute(text("SHOW max_connections")).scalar_one())
         reserved = int(connection.execute(text("SHOW superuser_reserved_connections")).scalar_one())
@@ -69,11 +78,34 @@ def migrate(wait: int) -> None:
 def show_settings() -> None:
     """Print the effective settings, derived values included (password hidden)."""
     settings = _settings()
-    for name, value in settings.model_dump().items():
-        if name == "DATABASE_URL":
+    for name, value in settings.effective().items():
+        if name in ("DATABASE_URL", "MIGRATE_DATABASE_URL"):
             value = make_url(value).render_as_string(hide_password=True)
         click.echo(f"{name}={value}")
     click.echo(f"# database connections at most: {settings.connections_needed}")
+
+
+@cli.command("cleanup-idempotency-keys")
+def cleanup_idempotency_keys() -> None:
+    """Delete the Idempotency-Keys older than IDEMPOTENCY_KEY_TTL_HOURS, in batches."""
+    from .idempotency_cleanup import delete_expired_keys
+
+    settings = _settings()
+    engine = create_engine(settings.DATABASE_URL, poolclass=pool.NullPool)
+    deleted = delete_expired_keys(engine, settings.IDEMPOTENCY_KEY_TTL_HOURS)
+    click.echo(
+        f"deleted {deleted} idempotency keys older than {settings.IDEMPOTENCY_KEY_TTL_HOURS} h"
+    )
+
+
+@cli.command("openapi")
+def print_openapi() -> None:
+    """Print the OpenAPI document (docs/openapi.json is this output)."""
+    from .app import create_app
+    from .openapi import openapi_document
+
+    with create_app().app_context():  # no connection is opened
+        click.echo(json.dumps(openapi_document(), indent=2))
 
 
 def _wait_for_database(engine, seconds: int) -> None:
@@ -86,8 +118,7 @@ def _wait_for_database(engine, seconds: int) -> None:
             return
         except Exception as exc:
             if time.monotonic() >= deadline:
-                reason = str(exc).strip().splitlines()[0]
-                message = f"database not reachable after {seconds} s: {reason}"
+                message = f"database not reachable after {seconds} s: {one_line(exc)}"
                 raise click.ClickException(message) from None
             time.sleep(1)
 

@@ -1,21 +1,30 @@
 """Every setting of the API and its gunicorn server, read from the environment in one place.
 
-Field names are the environment variable names. Defaults that depend on each other (workers
-from the CPUs, pool size from the connection budget) are derived after validation, so the
-settings object always holds concrete values. docs/configuration.md explains each one.
+Field names are the environment variable names. Values derived from others (workers from the
+CPUs, the pool size from the connection budget) are properties: `workers`, `pool_size`.
+docs/configuration.md explains each one.
 """
 
+import functools
+import importlib.util
 import math
 import os
 from collections.abc import Mapping
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Only good enough for a laptop: refused when APP_ENV=production.
 DEVELOPMENT_PASSWORD = "changethis"
+# DATABASE_URL scheme -> the SQLAlchemy driver it selects (psycopg2 unless psycopg 3 is named).
+DRIVERS = {
+    "postgresql": "postgresql+psycopg2",
+    "postgres": "postgresql+psycopg2",
+    "postgresql+psycopg2": "postgresql+psycopg2",
+    "postgresql+psycopg": "postgresql+psycopg",
+}
 
 
 class ConfigError(Exception):
@@ -65,8 +74,14 @@ class Settings(BaseSettings):
     APP_ENV: Literal["development", "production"] = "development"
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    # Database and the per-worker connection pool.
+    # Database and the per-worker connection pool. The API connects as a role with DML rights
+    # only; `python -m api migrate` connects as the owner (MIGRATE_DATABASE_URL) and keeps the
+    # API's role and its grants up to date. *_PASSWORD_FILE: the password, from a file
+    # (Docker/Swarm secrets), replacing the URL's.
     DATABASE_URL: str = f"postgresql+psycopg2://app:{DEVELOPMENT_PASSWORD}@127.0.0.1:5432/app"
+    DATABASE_PASSWORD_FILE: str = ""
+    MIGRATE_DATABASE_URL: str = ""  # empty: DATABASE_URL (one role for both)
+    MIGRATE_DATABASE_PASSWORD_FILE: str = ""
     DB_CONNECTION_BUDGET: int = Field(80, ge=1)
     API_REPLICAS: int = Field(1, ge=1)
     DB_POOL_SIZE: int | None = Field(None, ge=1)  # None: derived from the budget
@@ -99,37 +114,73 @@ class Settings(BaseSettings):
     METRICS_HOST: str = "127.0.0.1"
     METRICS_PORT: int = Field(9200, ge=1, le=65535)
     PROMETHEUS_MULTIPROC_DIR: str = ""  # empty: a fresh temporary directory
-    EVENT_LOOP_BLOCKED_THRESHOLD_MS: int = Field(100, ge=0)  # 0 disables the monitor thread
+    EVENT_LOOP_BLOCKED_THRESHOLD_MS: int = Field(100, ge=0)  # 0 disables the watchdog thread
 
     # Requests.
     API_MAX_BODY_BYTES: int = Field(65536, ge=1024)
+    # Seconds one read or write of a request may wait (a body shorter than announced).
+    API_BODY_TIMEOUT: float = Field(10.0, gt=0, le=300)
+    IDEMPOTENCY_KEY_TTL_HOURS: int = Field(24, ge=1)  # a key is remembered at least this long
+    IDEMPOTENCY_CLEANUP_INTERVAL_SECONDS: int = Field(3600, ge=0)  # 0: no automatic cleanup
+
+    @field_validator("DATABASE_URL", "MIGRATE_DATABASE_URL", mode="before")
+    @classmethod
+    def _explicit_driver(cls, url: str, info: ValidationInfo) -> str:
+        if info.field_name == "MIGRATE_DATABASE_URL" and not url:
+            return url  # DATABASE_URL's, filled in by _check
+        scheme, sep, rest = str(url).partition("://")
+        if not sep or scheme not in DRIVERS:
+            raise ValueError(
+                f"{info.field_name} must be a postgresql://, postgresql+psycopg2:// "
+                "or postgresql+psycopg:// URL"
+            )
+        # SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3; this API defaults to psycopg2.
+        return f"{DRIVERS[scheme]}://{rest}"
 
     @model_validator(mode="after")
-    def _derive_and_check(self) -> "Settings":
-        # frozen=True: fill derived defaults through __dict__, once, here.
-        if self.WEB_CONCURRENCY is None:
-            self.__dict__["WEB_CONCURRENCY"] = available_cpus()
-        if self.DB_POOL_SIZE is None:
-            per_worker = self.DB_CONNECTION_BUDGET // (self.API_REPLICAS * self.WEB_CONCURRENCY)
-            # More connections than concurrent requests could never be used.
-            self.__dict__["DB_POOL_SIZE"] = max(
-                1, min(per_worker - self.DB_MAX_OVERFLOW, self.concurrency_per_worker)
-            )
-        scheme = urlsplit(self.DATABASE_URL).scheme
-        if scheme not in ("postgresql", "postgres", "postgresql+psycopg2"):
-            raise ValueError("DATABASE_URL must be a postgresql:// or postgresql+psycopg2:// URL")
-        if scheme != "postgresql+psycopg2":
-            # SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3; this API runs psycopg2.
-            driver_url = "postgresql+psycopg2" + self.DATABASE_URL[len(scheme) :]
-            self.__dict__["DATABASE_URL"] = driver_url
-        if self.APP_ENV == "production" and urlsplit(self.DATABASE_URL).password in (
-            DEVELOPMENT_PASSWORD,
-            None,
-        ):
-            raise ValueError(
-                "DATABASE_URL carries the development password (or none) while APP_ENV=production"
-            )
+    def _check(self) -> "Settings":
+        # frozen=True: the URLs with their password files applied, through __dict__, once.
+        if not self.MIGRATE_DATABASE_URL:
+            self.__dict__["MIGRATE_DATABASE_URL"] = self.DATABASE_URL
+            self.__dict__["MIGRATE_DATABASE_PASSWORD_FILE"] = self.DATABASE_PASSWORD_FILE
+        for name in ("DATABASE_URL", "MIGRATE_DATABASE_URL"):
+            url = getattr(self, name)
+            password_file = getattr(self, name.replace("URL", "PASSWORD_FILE"))
+            if password_file:
+                url = _with_password(
+                    url, _read_secret(name.replace("URL", "PASSWORD_FILE"), password_file)
+                )
+            if self.APP_ENV == "production" and urlsplit(url).password in (
+                DEVELOPMENT_PASSWORD,
+                None,
+            ):
+                raise ValueError(
+                    f"{name} carries the development password (or none) while APP_ENV=production"
+                )
+            self.__dict__[name] = url
+        if self.DATABASE_URL.startswith("postgresql+psycopg://"):
+            if importlib.util.find_spec("psycopg") is None:
+                raise ValueError("DATABASE_URL names psycopg 3, which is not installed")
+            if self.GUNICORN_PRELOAD_APP:
+                # psycopg 3 picks its wait function at import: in the unpatched master it
+                # would block each worker's event loop on every query.
+                raise ValueError("GUNICORN_PRELOAD_APP=true cannot be used with psycopg 3")
         return self
+        return self
+
+    @functools.cached_property
+    def workers(self) -> int:
+        """WEB_CONCURRENCY, or one worker per available CPU."""
+        return self.WEB_CONCURRENCY or available_cpus()
+
+    @functools.cached_property
+    def pool_size(self) -> int:
+        """DB_POOL_SIZE, or this worker's share of the connection budget."""
+        if self.DB_POOL_SIZE is not None:
+            return self.DB_POOL_SIZE
+        per_worker = self.DB_CONNECTION_BUDGET // (self.API_REPLICAS * self.workers)
+        # More connections than concurrent requests could never be used.
+        return max(1, min(per_worker - self.DB_MAX_OVERFLOW, self.concurrency_per_worker))
 
     @property
     def concurrency_per_worker(self) -> int:
@@ -143,17 +194,50 @@ class Settings(BaseSettings):
     @property
     def connections_needed(self) -> int:
         """The most database connections all replicas together can open."""
-        return self.API_REPLICAS * self.WEB_CONCURRENCY * (self.DB_POOL_SIZE + self.DB_MAX_OVERFLOW)
+        return self.API_REPLICAS * self.workers * (self.pool_size + self.DB_MAX_OVERFLOW)
+
+    def effective(self) -> dict[str, Any]:
+        """Every setting, with the derived values in place of the unset ones."""
+        return {
+            **self.model_dump(),
+            "WEB_CONCURRENCY": self.workers,
+            "DB_POOL_SIZE": self.pool_size,
+        }
 
     def check_connection_budget(self) -> None:
         """Raise ConfigError if replicas × workers × (pool + overflow) exceeds the budget."""
         if self.connections_needed > self.DB_CONNECTION_BUDGET:
             raise ConfigError(
                 f"DB_CONNECTION_BUDGET={self.DB_CONNECTION_BUDGET} is too small: "
-                f"API_REPLICAS={self.API_REPLICAS} × workers={self.WEB_CONCURRENCY} × "
-                f"(DB_POOL_SIZE={self.DB_POOL_SIZE} + DB_MAX_OVERFLOW={self.DB_MAX_OVERFLOW}) "
+                f"API_REPLICAS={self.API_REPLICAS} × workers={self.workers} × "
+                f"(DB_POOL_SIZE={self.pool_size} + DB_MAX_OVERFLOW={self.DB_MAX_OVERFLOW}) "
                 f"= {self.connections_needed} connections"
             )
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """This process's settings, read from the environment once.
+
+    gunicorn.conf.py calls it in the master; forked workers inherit the object, so the server
+    and every worker's app use the very same values.
+    """
+    return load_settings()
+
+
+def _with_password(url: str, password: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(password=password).render_as_string(hide_password=False)
+
+
+def _read_secret(name: str, path: str) -> str:
+    """A secret file's content without its trailing newline; ValueError naming the setting."""
+    try:
+        with open(path) as f:
+            return f.read().rstrip("\r\n")
+    except OSError as exc:
+        raise ValueError(f"{name}={path!r} cannot be read: {exc.strerror}") from None
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:

@@ -1,71 +1,48 @@
-"""Every query the API runs, as keyword-only functions taking the request's session."""
+"""The items resource's queries, as keyword-only functions.
+
+Reads take a pooled autocommit connection (Core: one round trip, no session); writes take the
+request's session (a transaction). Each returns what the API sends: items rendered by
+ItemPublic (schemas), the one place that decides their public shape. The TechEmpower queries
+are in tfb_queries.
+"""
 
 import hashlib
 import json
 
-from sqlalchemy import Connection, bindparam, delete, select, text, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from .models import Fortune, IdempotencyKey, Item, World
-from .schemas import ItemCreate, ItemPublic, ItemUpdate
+from .models import IdempotencyKey, Item
+from .schemas import ItemCreate, ItemPage, ItemPublic, ItemUpdate, ListItemsQuery
 
-# TechEmpower rows are read through Core, not the ORM: no identity map (TFB forbids caching
-# rows) and a third of the per-row cost.
-_WORLD_BY_ID = select(World.id, World.randomnumber).where(World.id == bindparam("world_id"))
-# One statement for the whole batch; ids arrive sorted, so concurrent batches lock rows in the
-# same order and cannot deadlock each other.
-_UPDATE_WORLDS = text(
-    "UPDATE world SET randomnumber = batch.randomnumber "
-    "FROM unnest(CAST(:ids AS integer[]), CAST(:numbers AS integer[])) "
-    "AS batch(id, randomnumber) WHERE world.id = batch.id"
+_ITEMS = Item.__table__
+_ITEM_BY_ID = select(_ITEMS).where(_ITEMS.c.id == bindparam("item_id"))
+_ITEMS_AFTER = (
+    select(_ITEMS)
+    .where(_ITEMS.c.id > bindparam("after_id"))
+    .order_by(_ITEMS.c.id)
+    .limit(bindparam("rows"))
 )
-
-
-# TFB reads need no transaction: autocommit saves the BEGIN and ROLLBACK round trips.
-_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 
 
 class IdempotencyConflict(Exception):
     """An Idempotency-Key was reused with a different request body."""
 
 
-def autocommit_connection(*, session: Session) -> Connection:
-    """The session's connection in autocommit mode, for the TFB endpoints (once per request)."""
-    return session.connection(execution_options=_AUTOCOMMIT)
-
-
-def get_world(*, connection: Connection, world_id: int) -> dict:
-    """Fetch one World row as TFB's {"id", "randomNumber"} object."""
-    row = connection.execute(_WORLD_BY_ID, {"world_id": world_id}).one()
-    return {"id": row.id, "randomNumber": row.randomnumber}
-
-
-def update_worlds(*, connection: Connection, worlds: list[dict]) -> None:
-    """Write each world's randomNumber back in one (atomic) statement."""
-    ordered = sorted(worlds, key=lambda world: world["id"])
-    connection.execute(
-        _UPDATE_WORLDS,
-        {"ids": [w["id"] for w in ordered], "numbers": [w["randomNumber"] for w in ordered]},
-    )
-
-
-def list_fortunes(*, connection: Connection) -> list[tuple[int, str]]:
-    """Fetch every fortune as (id, message), unsorted (TFB sorts in the application)."""
-    return [tuple(row) for row in connection.execute(select(Fortune.id, Fortune.message))]
-
-
-def get_item(*, session: Session, item_id: int) -> Item | None:
+def get_item(*, connection: Connection, item_id: int) -> dict | None:
     """Return the item, or None if it does not exist."""
-    return session.get(Item, item_id)
+    row = connection.execute(_ITEM_BY_ID, {"item_id": item_id}).first()
+    return None if row is None else _public(row)
 
 
-def list_items(*, session: Session, after_id: int, limit: int) -> tuple[list[Item], bool]:
-    """Return up to `limit` items with id > after_id in id order, and whether more follow."""
-    rows = session.scalars(
-        select(Item).where(Item.id > after_id).order_by(Item.id).limit(limit + 1)
-    ).all()
-    return list(rows[:limit]), len(rows) > limit
+def list_items(*, connection: Connection, after_id: int, limit: int) -> dict:
+    """Return the page of up to `limit` items with id > after_id, in id order, and the cursor
+    of the next page (None on the last)."""
+    rows = connection.execute(_ITEMS_AFTER, {"after_id": after_id, "rows": limit + 1}).all()
+    items = rows[:limit]
+    next_cursor = ListItemsQuery.encode_cursor(items[-1].id) if len(rows) > limit else None
+    return ItemPage(items=items, next_cursor=next_cursor).model_dump(mode="json")
 
 
 def create_item(*, session: Session, data: ItemCreate) -> dict:
@@ -105,12 +82,15 @@ def create_item_once(*, session: Session, key: str, data: ItemCreate) -> tuple[d
     return body, True
 
 
-def update_item(*, session: Session, item: Item, changes: ItemUpdate) -> dict:
-    """Apply the fields present in `changes`, commit, and return the item as public JSON."""
+def update_item(*, session: Session, item_id: int, changes: ItemUpdate) -> dict | None:
+    """Apply the fields present in `changes` and commit; return the item, None if missing."""
+    item = session.get(Item, item_id)
+    if item is None:
+        return None
     for field, value in changes.model_dump(exclude_unset=True).items():
         setattr(item, field, value)
     session.flush()
-    body = ItemPublic.model_validate(item).model_dump(mode="json")
+    body = _public(item)
     session.commit()
     return body
 
@@ -127,7 +107,12 @@ def _insert_item(session: Session, data: ItemCreate) -> tuple[Item, dict]:
     item = Item(**data.model_dump())
     session.add(item)
     session.flush()
-    return item, ItemPublic.model_validate(item).model_dump(mode="json")
+    return item, _public(item)
+
+
+def _public(item) -> dict:
+    """The item (a model or a row) as the API returns it."""
+    return ItemPublic.model_validate(item).model_dump(mode="json")
 
 
 def _fingerprint(data: ItemCreate) -> str:

@@ -4,12 +4,12 @@ import json
 import logging
 from http import HTTPStatus
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, request
 from pydantic import ValidationError
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
-from . import metrics
+from . import logs, metrics
 from .crud import IdempotencyConflict
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ def problem(status: int, detail: str, headers=None, **extra) -> Response:
         "status": status,
         "detail": detail,
         "instance": request.path,
-        "request_id": g.get("request_id"),
+        "request_id": logs.request_id(),
         **extra,
     }
     return current_app.response_class(
@@ -62,9 +62,14 @@ def handle_pool_timeout(_exc: sa_exc.TimeoutError) -> Response:
     )
 
 
-def handle_database_unavailable(exc: sa_exc.OperationalError) -> Response:
-    """503 when the database is down, restarting, or cancelled the statement (timeout)."""
-    log.warning("database unavailable: %s", str(exc.orig).strip().splitlines()[0])
+def handle_database_error(exc: sa_exc.DBAPIError) -> Response:
+    """503 when the database is down, restarting, dropped the connection or cancelled the
+    statement (timeout): retrying later can succeed. Any other database error is a bug: 500."""
+    unavailable = (sa_exc.OperationalError, sa_exc.InterfaceError)
+    if not (exc.connection_invalidated or isinstance(exc, unavailable)):
+        return handle_unexpected(exc)
+    metrics.DB_UNAVAILABLE.inc()
+    log.warning("database unavailable: %s", logs.one_line(exc.orig))
     return problem(
         503,
         "The database is unavailable or too slow; retry shortly.",
@@ -88,6 +93,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(ValidationError, handle_validation_error)
     app.register_error_handler(sa_exc.TimeoutError, handle_pool_timeout)
-    app.register_error_handler(sa_exc.OperationalError, handle_database_unavailable)
+    app.register_error_handler(sa_exc.DBAPIError, handle_database_error)
     app.register_error_handler(IdempotencyConflict, handle_idempotency_conflict)
     app.register_error_handler(Exception, handle_unexpected)

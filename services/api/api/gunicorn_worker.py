@@ -14,16 +14,124 @@ behind nginx's pool of idle upstream connections waited the full graceful_timeou
 stop. This worker shuts idle connections down at once and closes each busy one after its
 response; nginx sees a closed idle upstream connection and opens another, to a live replica.
 
-It also counts open connections: each one, busy or idle, holds one of worker_connections.
+Bounded request I/O. gevent sockets have no timeout, so a client that sends less body than
+its Content-Length announced held its connection (and a worker_connections slot) for as long
+as it liked. While a request is served its socket gets API_BODY_TIMEOUT (seconds per read or
+write, like nginx's client_body_timeout); a body the application left unread is discarded
+under the same bound before the connection is reused, or the connection is closed.
+
+Problem documents. Requests gunicorn's HTTP parser refuses (a request line or headers over
+the limits, bad chunking, HTTP/0.9, ...) are answered by gunicorn itself with an HTML page;
+here they get the API's RFC 9457 problem document (docs/api.md), with gunicorn's status.
+
+One write per response. gunicorn writes a response's headers, then its body, in two writes:
+a worker killed between the two (OOM killer, operator) left nginx a response it had begun to
+forward and could neither finish nor retry, and the client got a truncated answer. Here the
+headers go out with the first body bytes; a worker that dies before that write sends nothing,
+and nginx retries the request on another replica.
+
+It also keeps its open connections (`clients`, sampled as api_open_connections): each one, busy
+or idle, holds one of worker_connections.
 """
 
 import contextlib
+import json
 import socket
 
 import gevent
+from gunicorn import util
+from gunicorn.http import wsgi
+from gunicorn.http.errors import ParseException
 from gunicorn.workers import ggevent
 
-from . import metrics
+# Unread body the worker discards to keep a connection alive; beyond it, it closes instead.
+DISCARD_MAX_BYTES = 64 * 1024
+
+
+def write_problem(sock, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn.util.write_error's replacement: the same error as a problem document."""
+    if status_int == 501:
+        # An unsupported transfer coding is the client's error, a 400 as nginx answers it here
+        # (gunicorn follows RFC 9112's 501): a 5xx would count against the API's error budget.
+        status_int, reason = 400, "Bad Request"
+    body = json.dumps(
+        {"type": "about:blank", "title": reason, "status": status_int, "detail": mesg}
+    ).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/problem+json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+def _discard_unread_body(req) -> bool:
+    """Read and drop what the application left of the body; False: close the connection."""
+    if req.body is None:
+        return True
+    if req.body.failed:  # a read raised: where the next request starts is unknown
+        return False
+    discarded = 0
+    try:
+        while data := req.body.read(8192):
+            discarded += len(data)
+            if discarded > DISCARD_MAX_BYTES:
+                return False
+    except (OSError, ParseException):  # a timeout, a disconnect, malformed chunking
+        # Left to gunicorn, malformed chunking would be answered with a second response
+        # after the application's own.
+        return False
+    return not req.body.failed
+
+
+class _Captured:
+    """A socket stand-in that keeps what gunicorn writes to it."""
+
+    def __init__(self):
+        self.data = b""
+
+    def sendall(self, data: bytes) -> None:
+        self.data += data
+
+
+class Response(wsgi.Response):
+    """gunicorn's response, sending its headers in the same write as the first body bytes."""
+
+    _head = b""
+
+    def send_headers(self):
+        if self.headers_sent:
+            return
+        self._head = self._captured(super().send_headers)
+
+    def _emit_body(self, data):
+        if not self._head:
+            return super()._emit_body(data)
+        framed = self._captured(super()._emit_body, data)  # chunk framing, if any
+        head, self._head = self._head, b""
+        util.write(self.sock, head + framed)
+
+    def sendfile(self, respiter):
+        self.send_headers()
+        self._flush_head()  # os.sendfile writes to the socket itself
+        return super().sendfile(respiter)
+
+    def close(self):
+        self.send_headers()
+        self._flush_head()  # a response without a body (204, HEAD)
+        super().close()
+
+    def _flush_head(self) -> None:
+        head, self._head = self._head, b""
+        if head:
+            util.write(self.sock, head)
+
+    def _captured(self, write, *args) -> bytes:
+        real, self.sock = self.sock, _Captured()
+        try:
+            write(*args)
+            return self.sock.data
+        finally:
+            self.sock = real
 
 
 class _WaitForRequest:
@@ -54,6 +162,10 @@ class _WaitForRequest:
 class GeventWorker(ggevent.GeventWorker):
     """gunicorn's GeventWorker serving keep-alive connections in turn, stopping promptly."""
 
+    # Seconds a read or write of a request being served may wait; set from API_BODY_TIMEOUT
+    # (gunicorn_hooks.post_worker_init).
+    io_timeout: float | None = None
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.clients: dict[gevent.Greenlet, socket.socket] = {}
@@ -63,14 +175,28 @@ class GeventWorker(ggevent.GeventWorker):
     def handle(self, listener, client, addr):
         me = gevent.getcurrent()
         self.clients[me] = client
-        open_connections = metrics.for_this_worker(metrics.OPEN_CONNECTIONS)
-        open_connections.inc()
         try:
             super().handle(listener, client, addr)
         finally:
-            open_connections.dec()
             self.clients.pop(me, None)
             self.served.discard(me)
+
+    def init_process(self):
+        # gunicorn has no hook for its own error responses: handle_error() picks the status and
+        # hands it to util.write_error(), its only caller.
+        util.write_error = write_problem
+        wsgi.Response = Response  # what wsgi.create() builds for every request
+        super().init_process()
+
+    def handle_request(self, listener_name, req, sock, addr):
+        sock.settimeout(self.io_timeout)
+        try:
+            keep_alive = super().handle_request(listener_name, req, sock, addr)
+            if not _discard_unread_body(req):
+                raise StopIteration("request body unreadable")  # gunicorn closes the connection
+            return keep_alive
+        finally:
+            sock.settimeout(None)  # the keep-alive wait is bounded by timeout_ctx instead
 
     def timeout_ctx(self):
         return _WaitForRequest(self)

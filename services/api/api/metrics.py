@@ -10,16 +10,35 @@ worker label, because their files outlive the worker and a pid label would grow 
 import functools
 import os
 import platform
+import time
 from importlib import metadata
 
-from flask import Flask, has_request_context, request
+from flask import Flask, Response, got_request_exception, has_request_context, request
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_flask_exporter import PrometheusMetrics
 
 from . import __version__
+from .config import Settings
 
 # 1 ms to 10 s, about three buckets per decade.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+# prometheus-flask-exporter's default request metrics: its names, help texts and labels (with
+# the route template as `path`), recorded by record_request below.
+REQUEST_DURATION = Histogram(
+    "flask_http_request_duration_seconds",
+    "Flask HTTP request duration in seconds",
+    ["method", "path", "status"],
+    buckets=LATENCY_BUCKETS,
+)
+REQUESTS = Counter(
+    "flask_http_request_total", "Total number of HTTP requests", ["method", "status"]
+)
+REQUEST_EXCEPTIONS = Counter(
+    "flask_http_request_exceptions_total",
+    "Total number of HTTP requests which resulted in an exception",
+    ["method", "status"],
+)
 
 INFLIGHT_REQUESTS = Gauge(
     "api_inflight_requests",
@@ -56,7 +75,7 @@ EVENT_LOOP_LAG = Histogram(
 )
 EVENT_LOOP_BLOCKED = Counter(
     "api_event_loop_blocked_total",
-    "Times gevent's monitor thread found a worker's event loop blocked beyond the threshold.",
+    "Times a worker's watchdog found its event loop blocked beyond the threshold.",
 )
 DB_POOL_SIZE = Gauge(
     "api_db_pool_size",
@@ -90,6 +109,11 @@ DB_POOL_TIMEOUTS = Counter(
     "api_db_pool_timeouts_total",
     "Requests shed with 503 because no pool connection came within DB_POOL_TIMEOUT.",
 )
+DB_UNAVAILABLE = Counter(
+    "api_db_unavailable_total",
+    "Requests answered 503 because the database was unreachable, restarting, dropped the "
+    "connection or cancelled the statement (statement timeout).",
+)
 CPUS_AVAILABLE = Gauge(
     "api_cpus_available",
     "CPUs the replica may use: its cgroup CPU quota, else the CPUs it may run on.",
@@ -116,7 +140,7 @@ BUILD_INFO = Gauge(
 
 
 def for_this_worker(gauge: Gauge) -> Gauge:
-    """The calling worker's child of a per-worker gauge (cached: this runs on every request)."""
+    """The calling worker's child of a per-worker gauge (cached)."""
     return _worker_child(gauge, os.getpid())
 
 
@@ -143,33 +167,75 @@ def route_template(req) -> str:
     return req.url_rule.rule if req.url_rule is not None else "<unmatched>"
 
 
-# prometheus-flask-exporter names the label after the function: the contract says `path`.
-route_template.__name__ = "path"
+class RequestsInFlight:
+    """WSGI middleware counting the requests the app is serving right now, and stamping each
+    with its start time.
+
+    The count is a plain integer, not the gauge: in multiprocess mode every gauge write is a
+    locked mmap write, two per request in the profile. The worker's sampler publishes it.
+    """
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+        self.count = 0
+
+    def __call__(self, environ, start_response):
+        environ[_STARTED] = time.perf_counter()
+        self.count += 1
+        try:
+            return self.wsgi_app(environ, start_response)
+        finally:
+            self.count -= 1
 
 
-def init_app(app: Flask) -> None:
+_STARTED = "api.started"
+
+
+def record_request(response: Response) -> Response:
+    """After each request: observe its duration, count it (one cached child of each)."""
+    req = request._get_current_object()
+    key = (req.method, route_template(req), response.status_code)
+    children = _request_children.get(key) or _new_request_children(key)
+    children[0].observe(time.perf_counter() - req.environ[_STARTED])
+    children[1].inc()
+    return response
+
+
+_request_children: dict[tuple, tuple] = {}
+
+
+def _new_request_children(key: tuple) -> tuple:
+    method, path, status = key
+    children = (REQUEST_DURATION.labels(method, path, status), REQUESTS.labels(method, status))
+    _request_children[key] = children
+    return children
+
+
+def count_exception(_app: Flask, exception: BaseException, **_extra) -> None:
+    """An exception escaped every error handler (Flask answers 500): count it."""
+    REQUEST_EXCEPTIONS.labels(request.method, "500").inc()
+
+
+def init_app(app: Flask, settings: Settings) -> None:
     """Count requests in flight and record request metrics, unless METRICS_ENABLED is off."""
-    if not app.config["METRICS_ENABLED"]:
+    if not settings.METRICS_ENABLED:
         return
-    # A private registry: the exporter registers per app, and tests build many apps. The
-    # values still land in the multiprocess directory, where the master reads them.
-    PrometheusMetrics(
-        app,
-        path=None,
-        registry=CollectorRegistry(auto_describe=True),
-        group_by=route_template,
-        buckets=LATENCY_BUCKETS,
+    app.wsgi_app = app.extensions["requests_in_flight"] = RequestsInFlight(app.wsgi_app)
+    # prometheus-flask-exporter is the app's Prometheus integration (its info metric, and its
+    # decorators for per-view metrics), but its default request hooks are not used: they cost
+    # more per request than every other metric together (docs/benchmarks.md). One after_request
+    # hook records the same series; a signal, not a per-request hook, counts exceptions.
+    # A private registry: the exporter registers per app, and tests build many apps.
+    exporter = PrometheusMetrics(
+        app, path=None, export_defaults=False, registry=CollectorRegistry(auto_describe=True)
     )
-
-    @app.before_request
-    def _count_inflight():
-        for_this_worker(INFLIGHT_REQUESTS).inc()
-        request.environ["api.inflight_counted"] = True
-
-    @app.teardown_request
-    def _uncount_inflight(_exc):
-        if request.environ.pop("api.inflight_counted", False):
-            for_this_worker(INFLIGHT_REQUESTS).dec()
+    exporter.info(
+        "flask_exporter_info",
+        "Information about the Prometheus Flask exporter",
+        version=exporter.version,
+    )
+    app.after_request(record_request)
+    got_request_exception.connect(count_exception, app)
 
 
 def set_build_info() -> None:

@@ -66,4 +66,7 @@ class IdempotencyKey(Base):
         BigInteger, ForeignKey("items.id", ondelete="SET NULL")
     )
     response: Mapped[dict | None] = mapped_column(JSON)  # json, not jsonb: keeps key order
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Indexed: the cleanup finds expired keys by it (api/idempotency_cleanup.py).
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), index=True
+    )

@@ -1,5 +1,5 @@
 """The WSGI entry point: `gunicorn -c gunicorn.conf.py api.wsgi:app`."""
 
-from . import create_app
+from .app import create_app
 
 app = create_app()

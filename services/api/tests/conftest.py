@@ -71,7 +71,7 @@ def database_url(postgres):
 @pytest.fixture
 def app(database_url):
     """A fresh application on the test database."""
-    from api import create_app
+    from api.app import create_app
 
     return create_app({"DATABASE_URL": database_url, "WEB_CONCURRENCY": 1})
 

@@ -21,25 +21,19 @@ def documented_names(path: Path) -> set[str]:
 
 
 def exported_metric_names() -> set[str]:
-    """The api_* metrics of api.metrics, and the ones prometheus-flask-exporter adds."""
+    """The metrics api.metrics declares, and the ones the master reads at scrape time."""
     declared = {
         # prometheus_client keeps counter names without their _total suffix.
         value._name + ("_total" if isinstance(value, Counter) else "")
         for value in vars(metrics).values()
         if isinstance(value, MetricWrapperBase)
     }
-    # Read at scrape time by the master rather than declared in api.metrics.
     collected = {
         sample.name
         for family in WorkerCpuCollector(SimpleNamespace(WORKERS=[os.getpid()])).collect()
         for sample in family.samples
     }
-    exporter = {
-        "flask_http_request_duration_seconds",
-        "flask_http_request_total",
-        "flask_http_request_exceptions_total",
-    }
-    return declared | collected | exporter
+    return declared | collected
 
 
 def test_every_setting_is_in_the_configuration_guide():

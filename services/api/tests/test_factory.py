@@ -1,8 +1,15 @@
-"""The application factory."""
+"""The application factory, and the import order multiprocess metrics depend on."""
+
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from api import create_app
+from api.app import create_app
+from api.config import get_settings
+
+API_DIR = Path(__file__).resolve().parents[1]
 
 
 def test_test_config_overrides_the_environment(monkeypatch, database_url):
@@ -29,3 +36,35 @@ def test_every_response_carries_a_request_id(client):
 def test_unsafe_request_id_is_replaced(client, unsafe):
     response = client.get("/healthz", headers={"X-Request-ID": unsafe})
     assert len(response.headers["X-Request-ID"]) == 32
+
+
+def test_factory_uses_the_settings_the_server_built():
+    # gunicorn.conf.py builds them in the master; forked workers inherit the same object.
+    assert create_app().extensions["settings"] is get_settings()
+
+
+# prometheus_client chooses in-memory or multiprocess storage when it is first imported.
+# gunicorn.conf.py imports api.config and api.multiproc, points PROMETHEUS_MULTIPROC_DIR at an
+# empty directory, and only then imports the rest: if anything before that pulled in
+# prometheus_client, every worker's metrics would stay in its own memory, unseen by /metrics.
+_IMPORT_ORDER_PROBE = """
+import runpy, sys
+import api, api.config, api.multiproc
+assert "prometheus_client" not in sys.modules, "imported before the metrics directory is set"
+runpy.run_path("gunicorn.conf.py")  # makes a temporary metrics directory
+api.multiproc.cleanup()
+from prometheus_client import values
+print(values.ValueClass.__qualname__)
+"""
+
+
+def test_gunicorn_conf_sets_the_metrics_directory_before_prometheus_client_loads():
+    result = subprocess.run(
+        [sys.executable, "-c", _IMPORT_ORDER_PROBE],
+        cwd=API_DIR,
+        env={"PATH": "/usr/bin:/bin"},  # no PROMETHEUS_MULTIPROC_DIR: gunicorn.conf.py sets it
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "MultiProcessValue.<locals>.MmapedValue"

@@ -1,6 +1,6 @@
 """Liveness and readiness."""
 
-from api import create_app
+from api.app import create_app
 
 
 def test_liveness_needs_no_database():

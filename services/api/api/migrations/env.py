@@ -1,4 +1,4 @@
-"""Alembic environment: migrate the database named by DATABASE_URL (api.config)."""
+"""Alembic environment: migrate the database named by MIGRATE_DATABASE_URL (api.config)."""
 
 from alembic import context
 from sqlalchemy import create_engine, pool
@@ -17,7 +17,7 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = create_engine(load_settings().DATABASE_URL, poolclass=pool.NullPool)
+    engine = create_engine(load_settings().MIGRATE_DATABASE_URL, poolclass=pool.NullPool)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata)
         with context.begin_transaction():

@@ -2,10 +2,10 @@
 
 from flask import Flask
 
-from . import health, items, simulate, tfb
+from . import docs, health, items, simulate, tfb
 
 
 def register_blueprints(app: Flask) -> None:
     """Register each area's blueprint."""
-    for module in (health, tfb, simulate, items):
+    for module in (health, tfb, simulate, items, docs):
         app.register_blueprint(module.bp)

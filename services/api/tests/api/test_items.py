@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from api.schemas import ListItemsQuery
+
 VALID = {"name": "bolt", "quantity": 3, "price": "1.50"}
 
 
@@ -19,6 +21,16 @@ def test_create_item(client, count_rows):
     assert response.headers["Location"] == f"/api/items/{item['id']}"
     assert item["created_at"] == item["updated_at"]
     assert count_rows("items") == 1
+
+
+def test_integral_number_is_an_integer(client):
+    # JSON (and JSON Schema's "integer") does not tell 3 from 3.0.
+    response = client.post(
+        "/api/items",
+        data='{"name": "bolt", "quantity": 3.0, "price": 1}',
+        content_type="application/json",
+    )
+    assert response.status_code == 201 and response.json["quantity"] == 3
 
 
 @pytest.mark.parametrize(
@@ -39,6 +51,16 @@ def test_create_item(client, count_rows):
         ({"name": "", "quantity": -1, "price": 1.555}, ["name", "quantity", "price"]),
         ([VALID], ["body"]),
         (None, ["body"]),
+        # PostgreSQL cannot store NUL in text (it was a 500); a name is one line.
+        ({**VALID, "name": "a\u0000b"}, ["name"]),
+        ({**VALID, "name": "a\nb"}, ["name"]),
+        ({**VALID, "name": "a\u009fb"}, ["name"]),
+        ({**VALID, "name": "\ud800"}, ["name"]),  # an unpaired surrogate: not UTF-8-encodable
+        ({**VALID, "quantity": 2**31}, ["quantity"]),  # beyond the integer column
+        ({**VALID, "quantity": 10**400}, ["quantity"]),
+        ({**VALID, "price": "1e400"}, ["price"]),  # beyond numeric(12, 2)
+        ({**VALID, "price": "NaN"}, ["price"]),
+        ({**VALID, "price": "Infinity"}, ["price"]),
     ],
 )
 def test_invalid_item_is_422_listing_each_field(client, count_rows, body, fields):
@@ -58,6 +80,13 @@ def test_invalid_item_is_422_listing_each_field(client, count_rows, body, fields
         (json.dumps(VALID), None, 415),
         ("name=bolt", "application/x-www-form-urlencoded", 415),
         (json.dumps({**VALID, "name": "x" * 70_000}), "application/json", 413),
+        # A RecursionError in the parser (it was a 500).
+        ("[" * 5000 + "]" * 5000, "application/json", 400),
+        ('{"name": ' * 3000 + "1" + "}" * 3000, "application/json", 400),
+        # Python refuses to parse integers of more than 4,300 digits (a ValueError).
+        ('{"name": "a", "quantity": ' + "9" * 5000 + ', "price": 1}', "application/json", 400),
+        (json.dumps(VALID).encode("utf-16"), "application/json", 201),  # JSON may be UTF-16
+        (json.dumps(VALID), "application/json; charset=no-such-charset", 201),
     ],
 )
 def test_unreadable_body_is_rejected_and_nothing_written(
@@ -65,6 +94,9 @@ def test_unreadable_body_is_rejected_and_nothing_written(
 ):
     response = client.post("/api/items", data=data, content_type=content_type)
     assert response.status_code == status
+    if status == 201:  # the charset parameter is ignored: JSON's encoding is detected
+        assert count_rows("items") == 1
+        return
     assert response.mimetype == "application/problem+json"
     assert response.json["status"] == status
     assert response.json["request_id"] == response.headers["X-Request-ID"]
@@ -110,10 +142,22 @@ def test_retry_after_delete_still_returns_the_first_result(client, count_rows):
     assert count_rows("items") == 0
 
 
-@pytest.mark.parametrize("key", ["", "k" * 256])
+@pytest.mark.parametrize(
+    "key", ["", "k" * 256, "order 1", "order\t1", "commande-\u00e9t\u00e9", "\x7f", "a\x01b"]
+)
 def test_bad_idempotency_key_is_400(client, count_rows, key):
-    assert post_item(client, **{"Idempotency-Key": key}).status_code == 400
+    response = client.post(
+        "/api/items", json=VALID, headers=[("Idempotency-Key", key.encode().decode("latin-1"))]
+    )
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    assert "Idempotency-Key" in response.json["detail"]
     assert count_rows("items") == 0
+
+
+def test_longest_idempotency_key_is_accepted(client):
+    key = "".join(chr(c) for c in range(0x21, 0x7F)) * 3  # every visible ASCII character
+    assert post_item(client, **{"Idempotency-Key": key[:255]}).status_code == 201
 
 
 def test_list_items_pages_by_cursor(client):
@@ -139,6 +183,9 @@ def test_list_items_pages_by_cursor(client):
         ({"limit": "ten"}, "limit"),
         ({"cursor": "not-a-cursor"}, "cursor"),
         ({"cursor": "aWQ6eA"}, "cursor"),  # base64 of "id:x"
+        ({"limit": "9" * 30}, "limit"),
+        ({"cursor": "\u00e9\u00e9\u00e9\u00e9"}, "cursor"),  # not base64
+        ({"cursor": "aWQ6wrI"}, "cursor"),  # "id:²": a digit to str.isdigit, not to int()
     ],
 )
 def test_bad_list_parameters_are_422(client, query, field):
@@ -147,16 +194,38 @@ def test_bad_list_parameters_are_422(client, query, field):
     assert [error["field"] for error in response.json["errors"]] == [field]
 
 
+def test_cursor_beyond_bigint_is_an_empty_page(client):
+    cursor = ListItemsQuery.encode_cursor(10**30)
+    response = client.get("/api/items", query_string={"cursor": cursor})
+    assert response.status_code == 200
+    assert response.json == {"items": [], "next_cursor": None}
+
+
 def test_get_item(client):
     item = post_item(client).json
     assert client.get(f"/api/items/{item['id']}").json == item
 
 
-@pytest.mark.parametrize("path", ["/api/items/999", "/api/items/abc", "/api/items/-1"])
+MISSING_ITEMS = [
+    "/api/items/999",
+    "/api/items/abc",
+    "/api/items/-1",
+    "/api/items/9223372036854775808",  # beyond bigint
+    "/api/items/" + "9" * 40,
+]
+
+
+@pytest.mark.parametrize("path", MISSING_ITEMS)
 def test_missing_item_is_404(client, path):
     response = client.get(path)
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"
+
+
+@pytest.mark.parametrize("path", MISSING_ITEMS)
+def test_patch_and_delete_of_missing_item_are_404(client, path):
+    assert client.patch(path, json={"quantity": 1}).status_code == 404
+    assert client.delete(path).status_code == 404
 
 
 def test_patch_changes_only_given_fields(client):

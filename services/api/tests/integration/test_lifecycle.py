@@ -72,11 +72,15 @@ def test_recycled_worker_counts_as_exit(start_gunicorn):
     )
 
 
-def run_gunicorn_expecting_refusal(postgres_url: str, **env) -> subprocess.CompletedProcess:
+def run_gunicorn_expecting_refusal(
+    postgres_url: str, *flags: str, **env
+) -> subprocess.CompletedProcess:
+    """Run gunicorn (with command-line `flags` before the app) until it exits."""
     server = GunicornServer(postgres_url, **env)
+    *command, app = server.command()
     try:
         return subprocess.run(
-            server.command(),
+            [*command, *flags, app],
             cwd=API_DIR,
             env=server.env,
             capture_output=True,
@@ -103,6 +107,34 @@ def test_bad_configuration_refuses_to_start_with_one_line(postgres, env, named):
     assert named in output
     assert len(output.splitlines()) == 1
     assert "Traceback" not in output
+
+
+@pytest.mark.parametrize(
+    ("flags", "env", "named"),
+    [
+        (
+            ["-w", "3"],
+            {},
+            "gunicorn's -w/--workers=3 (command line or GUNICORN_CMD_ARGS) "
+            "disagrees with WEB_CONCURRENCY=1: set WEB_CONCURRENCY instead",
+        ),
+        ([], {"GUNICORN_CMD_ARGS": "--worker-connections 50"}, "--worker-connections=50"),
+        (["-k", "sync"], {}, "disagrees with GUNICORN_WORKER_CLASS=gevent"),
+    ],
+)
+def test_gunicorn_flags_that_contradict_the_settings_are_refused(postgres, flags, env, named):
+    # They would bypass the pool size and connection budget derived from the settings.
+    result = run_gunicorn_expecting_refusal(postgres.url, *flags, **env)
+    assert result.returncode != 0
+    last_line = (result.stdout + result.stderr).strip().splitlines()[-1]
+    assert last_line.startswith("api: ")
+    assert named in last_line
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_gunicorn_flags_that_agree_with_the_settings_are_accepted(start_gunicorn):
+    server = start_gunicorn(WEB_CONCURRENCY=1, GUNICORN_CMD_ARGS="--workers 1 --backlog 2048")
+    assert server.get("/json").ok
 
 
 def test_stop_does_not_wait_for_idle_keepalive_connections(start_gunicorn):
