@@ -24,6 +24,7 @@ from .node import NodeSamples
 MEASUREMENTS_FILE = "measurements.json"
 NODE_FILE = "node-cpu.json"
 SETTLE_SECONDS = 1.0  # skip the first second of a window: the rate just changed
+MIN_WINDOW = 10.0  # seconds: two scrapes at the stack's 5 s interval
 # Requests that are not part of the mix: health checks (Docker, the runner), unknown paths.
 NOT_THE_MIX = {"GET /healthz", "GET /readyz", "GET <unmatched>"}
 LATENCY_SAMPLES = 4000  # per endpoint, of the lowest step: enough for a p99
@@ -292,14 +293,16 @@ def measure(results: Path, prometheus_url: str, job: str = "api") -> Measurement
     for step in steps:
         if step.requests == 0:
             continue  # the run stopped before this step
-        busy = node.busy(step.start, step.end) if node else None
-        server_side = server.window(step.start, step.end)
+        # A step stopped early still needs two scrapes: reach back into the ramp before it.
+        start = min(step.start, step.end - MIN_WINDOW)
+        busy = node.busy(start, step.end) if node else None
+        server_side = server.window(start, step.end)
         if not server_side["endpoints"]:
             continue  # aborted at its start: the servers counted nothing
         windows.append(
             Window(
                 phase=step.phase,
-                start=step.start,
+                start=start,
                 end=step.end,
                 target_rate=step.target_rate,
                 achieved_rate=step.achieved_rate,
