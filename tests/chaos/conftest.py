@@ -33,9 +33,7 @@ def fault_target():
         yield target
     finally:
         # The containers' own account of the run, kept next to the results for diagnosis.
-        logs = target.stack.compose("logs", "--no-color", "--timestamps", check=False)
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.with_suffix(".log").write_text(logs.stdout + logs.stderr)
+        target.stack.save_logs(RESULTS.with_suffix(".log"))
         target.stack.down()
         target.remove_workdir()
 

@@ -128,6 +128,12 @@ class Stack:
         args = ["up", "-d", "--no-deps", "--scale", f"{service}={replicas}"]
         self.compose(*args, *(["--wait"] if wait else []), service)
 
+    def save_logs(self, path: Path) -> None:
+        """Write every container's log (with timestamps) to `path`, for a failure's diagnosis."""
+        logs = self.compose("logs", "--no-color", "--timestamps", check=False)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(logs.stdout + logs.stderr)
+
     def down(self) -> None:
         """Remove the project's containers, networks and volumes."""
         self.compose("down", "-v", "--remove-orphans", "--timeout", "40", timeout=180)

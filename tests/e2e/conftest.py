@@ -5,13 +5,15 @@ Skips (one line) when no Docker engine with Compose v2 answers. The measured num
 """
 
 import time
+from pathlib import Path
 
 import pytest
 
+from testkit.measurements import MEASUREMENTS
 from tests.e2e.compose import Stack, docker_unavailable
 
-# Filled by the tests, printed by pytest_terminal_summary: {section: {measure: value}}.
-MEASUREMENTS: dict[str, dict[str, object]] = {}
+# The containers' logs of the session, kept for diagnosis (gitignored).
+LOGS = Path(__file__).parent / "results/stack.log"
 
 
 @pytest.fixture(scope="session")
@@ -27,29 +29,8 @@ def stack():
         built = time.monotonic()
         stack.down()  # nothing to remove under a new name; as the CI workflow does
         stack.up()
-        record("start", build_s=built - started, up_wait_s=time.monotonic() - built)
+        MEASUREMENTS.record("start", build_s=built - started, up_wait_s=time.monotonic() - built)
         yield stack
     finally:
+        stack.save_logs(LOGS)
         stack.down()
-
-
-@pytest.fixture(scope="session")
-def measurements():
-    """Record named numbers for the terminal summary: measurements("scale_up", seconds=1.2)."""
-    return record
-
-
-def record(section: str, **values) -> None:
-    MEASUREMENTS.setdefault(section, {}).update(values)
-
-
-def pytest_terminal_summary(terminalreporter):
-    if not MEASUREMENTS:
-        return
-    terminalreporter.section("Compose stack measurements")
-    for section, values in MEASUREMENTS.items():
-        shown = ", ".join(
-            f"{name}={value:.2f}" if isinstance(value, float) else f"{name}={value}"
-            for name, value in values.items()
-        )
-        terminalreporter.write_line(f"{section}: {shown}")

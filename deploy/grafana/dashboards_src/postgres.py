@@ -1,4 +1,5 @@
-"""PostgreSQL: connections against max_connections, throughput, cache, locks, long transactions."""
+"""PostgreSQL: connections against max_connections, throughput, cache, locks, long transactions;
+and PgBouncer, where the stack runs it (deploy/pgbouncer/): clients, server pool, waits."""
 
 from .common import (
     GREEN,
@@ -9,7 +10,6 @@ from .common import (
     RED,
     base_dashboard,
     finish,
-    job_instance_variables,
     query_variable,
     stat_panel,
     timeseries_panel,
@@ -19,6 +19,24 @@ from .common import (
 UID = "postgres"
 PG = JOB_INSTANCE
 DB = f'{JOB_INSTANCE}, datname=~"$datname"'
+# PgBouncer's pools of the API's database, not its admin console (the `pgbouncer` database).
+POOLS = f'{JOB_INSTANCE}, database!="pgbouncer"'
+# Both exporters' targets: the job and instance variables offer PostgreSQL's and PgBouncer's.
+SERVERS = '{__name__=~"pg_up|pgbouncer_up"'
+
+
+def job_variables():
+    return [
+        query_variable(
+            "job", "Job", f"label_values({SERVERS}}}, job)", "Prometheus job of the targets."
+        ),
+        query_variable(
+            "instance",
+            "Server",
+            f'label_values({SERVERS}, job=~"$job"}}, instance)',
+            "One exporter per value (postgres_exporter, pgbouncer_exporter): its host:port.",
+        ),
+    ]
 
 
 def datname_variable():
@@ -196,7 +214,7 @@ def build() -> dict:
         "PostgreSQL as postgres_exporter sees it: connections against max_connections, "
         "transactions, rows, cache hit ratio, locks, deadlocks and the longest transaction.",
         ["postgres"],
-        [*job_instance_variables("pg_up", "Job", "Server"), datname_variable()],
+        [*job_variables(), datname_variable()],
     )
     sections = [
         ("Server", [up_stat(), connection_use_stat(), max_connections_stat(), cache_hit_stat()]),
@@ -209,5 +227,95 @@ def build() -> dict:
             [rows_timeseries(), cache_hit_timeseries(), locks_timeseries(), deadlocks_timeseries()],
         ),
         ("Transactions", [longest_transaction_timeseries()]),
+        (
+            "PgBouncer",
+            [
+                pgbouncer_up_stat(),
+                pgbouncer_clients_timeseries(),
+                pgbouncer_servers_timeseries(),
+                pgbouncer_wait_timeseries(),
+                pgbouncer_transactions_timeseries(),
+            ],
+        ),
     ]
     return finish(with_sections(builder, sections))
+
+
+# ---------------------------------------------------------------- PgBouncer
+def pgbouncer_up_stat():
+    return stat_panel(
+        "PgBouncer up",
+        "1 when pgbouncer_exporter could query PgBouncer's admin console at its last scrape. "
+        "No value: the stack runs without PgBouncer (deploy/pgbouncer/).",
+        "short",
+        f"min(pgbouncer_up{{{PG}}})",
+        threshold_steps=((None, RED), (1, GREEN)),
+        span=QUARTER,
+    )
+
+
+def pgbouncer_clients_timeseries():
+    return timeseries_panel(
+        "PgBouncer clients vs max_client_conn",
+        "Client connections (the API's pools) linked to a server connection (active) and "
+        "waiting for one (waiting: the server pool is the bottleneck), and max_client_conn.",
+        "short",
+        [
+            (f"sum(pgbouncer_pools_client_active_connections{{{POOLS}}})", "active"),
+            (f"sum(pgbouncer_pools_client_waiting_connections{{{POOLS}}})", "waiting"),
+            (f"max(pgbouncer_config_max_client_connections{{{PG}}})", "max_client_conn"),
+        ],
+        dashed="max_client_conn",
+        span=12,
+    )
+
+
+def pgbouncer_servers_timeseries():
+    return timeseries_panel(
+        "PgBouncer server connections vs pool size",
+        "Connections PgBouncer holds to PostgreSQL: running a transaction (active) or parked "
+        "(idle), against default_pool_size; all PostgreSQL sees of the API.",
+        "short",
+        [
+            (f"sum(pgbouncer_pools_server_active_connections{{{POOLS}}})", "active"),
+            (f"sum(pgbouncer_pools_server_idle_connections{{{POOLS}}})", "idle"),
+            (f"sum(pgbouncer_databases_pool_size{{{POOLS}}})", "pool size"),
+        ],
+        dashed="pool size",
+        span=12,
+    )
+
+
+def pgbouncer_wait_timeseries():
+    wait = f"sum(rate(pgbouncer_stats_totals_client_wait_seconds_total{{{POOLS}}}{RATE}))"
+    xacts = f"sum(rate(pgbouncer_stats_totals_sql_transactions_pooled_total{{{POOLS}}}{RATE}))"
+    return timeseries_panel(
+        "PgBouncer client wait",
+        "How long clients wait for a server connection: the oldest waiting now, and the mean "
+        "per transaction. Above a few ms: raise default_pool_size (if PostgreSQL has room).",
+        "s",
+        [
+            (f"max(pgbouncer_pools_client_maxwait_seconds{{{POOLS}}})", "oldest waiting"),
+            (f"{wait} / {xacts}", "mean per transaction"),
+        ],
+        span=12,
+    )
+
+
+def pgbouncer_transactions_timeseries():
+    return timeseries_panel(
+        "PgBouncer transactions",
+        "Transactions and queries per second PgBouncer passed to PostgreSQL.",
+        "ops",
+        [
+            (
+                f"sum(rate(pgbouncer_stats_totals_sql_transactions_pooled_total{{{POOLS}}}{RATE}))",
+                "transactions",
+            ),
+            (
+                f"sum(rate(pgbouncer_stats_totals_queries_pooled_total{{{POOLS}}}{RATE}))",
+                "queries",
+            ),
+        ],
+        span=12,
+    )

@@ -99,6 +99,8 @@ def test_every_panel_query_succeeds_and_returns_data(observed):
     empty = []
     count = 0
     for dashboard, panel, target, expr, step in panel_queries(stack, run):
+        if "pgbouncer_" in expr:
+            continue  # this run has no PgBouncer: test_pgbouncer_panels.py proves those panels
         count += 1
         series = stack.prometheus.query_range(expr, run.start, run.end, step)  # raises on error
         if not finite(series):

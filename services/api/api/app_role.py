@@ -12,9 +12,9 @@ from sqlalchemy.engine import make_url
 from .models import Base
 
 
-def grant_app_role(connection: Connection, app_url: str) -> str | None:
-    """Create or update the API's role with its password and DML grants; return its name,
-    or None when the API connects as the owner itself (one role for both)."""
+def grant_app_role(connection: Connection, app_url: str, statement_timeout_ms: int) -> str | None:
+    """Create or update the API's role with its password, DML grants and statement timeout;
+    return its name, or None when the API connects as the owner itself (one role for both)."""
     app = make_url(app_url)
     owner = connection.execute(text("SELECT current_user")).scalar_one()
     if app.username == owner:
@@ -38,6 +38,9 @@ def grant_app_role(connection: Connection, app_url: str) -> str | None:
         f"REVOKE CREATE ON SCHEMA public FROM {role}",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON {tables} TO {role}",
         f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}",
+        # Every session of the role starts with it, also those PgBouncer opens, which cannot
+        # pass the API's per-connection option on (new sessions only: existing ones keep theirs).
+        f"ALTER ROLE {role} SET statement_timeout = {int(statement_timeout_ms)}",
     ):
         connection.execute(text(statement))
     return app.username

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from .app_role import grant_app_role
 from .config import ConfigError, Settings, load_settings
 from .logs import one_line
+from .pooler import PoolerError, check_pooled_budget, pgbouncer_config
 from .seed import seed
 
 # Connections the stack opens besides the API: the exporter, migrate, an operator's psql.
@@ -57,7 +58,7 @@ def migrate(wait: int) -> None:
 
     click.echo("4/5 granting the API's role DML on its tables")
     with engine.begin() as connection:
-        role = grant_app_role(connection, settings.DATABASE_URL)
+        role = grant_app_role(connection, settings.DATABASE_URL, settings.DB_STATEMENT_TIMEOUT_MS)
     click.echo(f"    role {role}" if role else "    the API connects as the owner (one role)")
 
     click.echo("5/5 checking DB_CONNECTION_BUDGET against max_connections")
@@ -65,6 +66,15 @@ def migrate(wait: int) -> None:
         max_connections = int(connection.execute(text("SHOW max_connections")).scalar_one())
         reserved = int(connection.execute(text("SHOW superuser_reserved_connections")).scalar_one())
     available = max_connections - reserved - RESERVED_CONNECTIONS
+    if settings.DB_POOLER == "pgbouncer":
+        try:
+            config = pgbouncer_config(settings.DATABASE_URL, wait)
+            click.echo(
+                "    " + check_pooled_budget(settings.DB_CONNECTION_BUDGET, available, config)
+            )
+        except PoolerError as exc:
+            raise click.ClickException(str(exc)) from None
+        return
     if available < settings.DB_CONNECTION_BUDGET:
         raise click.ClickException(
             f"DB_CONNECTION_BUDGET={settings.DB_CONNECTION_BUDGET} exceeds what the database "

@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     DB_POOL_TIMEOUT: float = Field(2.0, gt=0, le=60)  # seconds a request may wait for a connection
     DB_POOL_RECYCLE: int = Field(1800, ge=-1)  # seconds; -1 never recycles
     DB_STATEMENT_TIMEOUT_MS: int = Field(5000, ge=0)  # 0 disables
+    # "pgbouncer": DATABASE_URL points at PgBouncer in transaction pooling (docs/pgbouncer.md):
+    # no per-connection startup options, and migrate checks the budget against PgBouncer's
+    # limits (max_client_conn; its server pool against max_connections).
+    DB_POOLER: Literal["none", "pgbouncer"] = "none"
     DB_CONNECT_TIMEOUT: int = Field(5, ge=2)  # seconds; libpq's minimum is 2
     DB_COOPERATIVE_IO: bool = True  # psycogreen wait callback in gevent workers
 

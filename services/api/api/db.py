@@ -66,9 +66,12 @@ def build_engine(settings: Settings) -> Engine:
     connect_args = {
         "application_name": "api",
         "connect_timeout": settings.DB_CONNECT_TIMEOUT,
-        # Per connection, so a runaway query frees its connection (and greenlet) in time.
-        "options": f"-c statement_timeout={settings.DB_STATEMENT_TIMEOUT_MS}",
     }
+    if settings.DB_POOLER == "none":
+        # Per connection, so a runaway query frees its connection (and greenlet) in time. A
+        # pooler shares server connections between clients and drops (or refuses) startup
+        # options: there the API's role carries the timeout (ALTER ROLE, api/app_role.py).
+        connect_args["options"] = f"-c statement_timeout={settings.DB_STATEMENT_TIMEOUT_MS}"
     engine = create_engine(
         settings.DATABASE_URL,
         poolclass=InstrumentedQueuePool if settings.METRICS_ENABLED else QueuePool,

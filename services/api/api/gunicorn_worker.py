@@ -11,8 +11,16 @@ Prompt stop. On SIGTERM gunicorn's gevent worker stops accepting, lets in-flight
 finish, then waits until every connection is gone. An idle keep-alive connection only goes
 after `keepalive` seconds (75 here, above nginx's upstream keepalive_timeout), so a worker
 behind nginx's pool of idle upstream connections waited the full graceful_timeout on every
-stop. This worker shuts idle connections down at once and closes each busy one after its
-response; nginx sees a closed idle upstream connection and opens another, to a live replica.
+stop. This worker closes its listeners at once (gunicorn's loop would only notice the signal
+within a second, while nginx kept opening connections that a later close reset: a POST in one
+is lost to nginx, a 502), closes each busy connection after its response (gunicorn answers with
+`Connection: close` once the worker stops) and shuts the idle ones down as soon as no request
+has arrived for QUIET_SECONDS. Not at once: nginx may be sending a request on an idle
+connection at that very moment, and it cannot resend a POST that met a closed connection (a
+502; seen here in rolling deploys). Meanwhile such requests are served, and nginx's new
+connections are refused, which it retries elsewhere for every method and which take this
+replica out of its rotation (fail_timeout, 5 s): a quiet second means nginx has stopped
+choosing it, so nothing is on its way when the idle connections go.
 
 Bounded request I/O. gevent sockets have no timeout, so a client that sends less body than
 its Content-Length announced held its connection (and a worker_connections slot) for as long
@@ -37,12 +45,18 @@ or idle, holds one of worker_connections.
 import contextlib
 import json
 import socket
+import time
 
 import gevent
+from gevent.server import StreamServer
 from gunicorn import util
 from gunicorn.http import wsgi
 from gunicorn.http.errors import ParseException
 from gunicorn.workers import ggevent
+
+# After SIGTERM, idle keep-alive connections are shut once no request has arrived for this
+# long (see above); well below nginx's fail_timeout (deploy/nginx/conf.d/stack.conf, 5 s).
+QUIET_SECONDS = 1.0
 
 # Unread body the worker discards to keep a connection alive; beyond it, it closes instead.
 DISCARD_MAX_BYTES = 64 * 1024
@@ -136,8 +150,8 @@ class Response(wsgi.Response):
 
 class _WaitForRequest:
     """gunicorn's wait for a connection's next request (timeout_ctx). Between two requests it
-    yields to the worker's other greenlets; once the worker is stopping, a connection that has
-    been served is closed instead of waited on."""
+    yields to the worker's other greenlets; once the worker has shut its idle connections, a
+    connection that has been served is closed instead of waited on."""
 
     def __init__(self, worker: "GeventWorker"):
         self._worker = worker
@@ -146,7 +160,7 @@ class _WaitForRequest:
     def __enter__(self):
         me = gevent.getcurrent()
         if me in self._worker.served:
-            if not self._worker.alive:
+            if self._worker.idle_shut:
                 raise StopIteration("worker is stopping")  # gunicorn closes the connection
             self._worker.idle.add(me)
             gevent.sleep(0)  # let the other connections have their turn first
@@ -154,9 +168,20 @@ class _WaitForRequest:
 
     def __exit__(self, *exc_info):
         me = gevent.getcurrent()
+        self._worker.last_request = time.monotonic()  # a request came (or the wait timed out)
         self._worker.idle.discard(me)
         self._worker.served.add(me)
         return self._timeout.__exit__(*exc_info)
+
+
+class _StreamServer(StreamServer):
+    """gevent's StreamServer, listed so that the worker can close it as soon as it stops."""
+
+    instances: list[StreamServer] = []  # per worker process
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _StreamServer.instances.append(self)
 
 
 class GeventWorker(ggevent.GeventWorker):
@@ -171,6 +196,8 @@ class GeventWorker(ggevent.GeventWorker):
         self.clients: dict[gevent.Greenlet, socket.socket] = {}
         self.served: set[gevent.Greenlet] = set()  # connections past their first request
         self.idle: set[gevent.Greenlet] = set()  # ... now waiting for the next one
+        self.idle_shut = False  # stopping, and quiet: idle connections are shut
+        self.last_request = 0.0  # time.monotonic() of the last request's arrival
 
     def handle(self, listener, client, addr):
         me = gevent.getcurrent()
@@ -201,11 +228,23 @@ class GeventWorker(ggevent.GeventWorker):
     def timeout_ctx(self):
         return _WaitForRequest(self)
 
+    def run(self):
+        ggevent.StreamServer = _StreamServer  # the class gunicorn's run() makes its servers of
+        super().run()
+
     def handle_exit(self, sig, frame):
         super().handle_exit(sig, frame)
-        gevent.spawn(self._shut_idle_connections)  # not inside the signal handler (#1126)
+        gevent.spawn(self._stop)  # not inside the signal handler (gunicorn #1126)
 
-    def _shut_idle_connections(self) -> None:
+    def _stop(self) -> None:
+        for server in _StreamServer.instances:
+            server.close()  # new connections are refused from now on; gunicorn's close is a no-op
+        self._shut_idle_connections_when_quiet()
+
+    def _shut_idle_connections_when_quiet(self) -> None:
+        while (quiet_in := self.last_request + QUIET_SECONDS - time.monotonic()) > 0:
+            gevent.sleep(quiet_in)
+        self.idle_shut = True
         for greenlet in list(self.idle):
             client = self.clients.get(greenlet)
             if client is not None:

@@ -1,5 +1,6 @@
 """Graceful stop, worker replacement and restart counting, start-up refusal."""
 
+import http.client
 import os
 import signal
 import subprocess
@@ -146,3 +147,22 @@ def test_stop_does_not_wait_for_idle_keepalive_connections(start_gunicorn):
         assert server.process.wait(25) == 0
         # gunicorn's own gevent worker would wait out graceful_timeout (30 s) here.
         assert time.monotonic() - start < 10
+
+
+def test_stop_serves_a_request_sent_on_an_idle_connection_before_shutting_it(start_gunicorn):
+    # nginx may send on an idle upstream connection just as the replica stops; it cannot resend
+    # a POST that met a closed connection, so the worker keeps idle ones until it is quiet.
+    server = start_gunicorn(GUNICORN_GRACEFUL_TIMEOUT=30, GUNICORN_KEEPALIVE=75)
+    idle = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    idle.request("GET", "/json")
+    assert idle.getresponse().read()
+    start = time.monotonic()
+    server.signal(signal.SIGTERM)
+    time.sleep(0.3)
+    idle.request("GET", "/json")  # the same connection: http.client reopens only a closed one
+    response = idle.getresponse()
+    assert response.status == 200
+    assert response.getheader("Connection") == "close"
+    idle.close()
+    assert server.process.wait(25) == 0
+    assert time.monotonic() - start < 10
