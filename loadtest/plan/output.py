@@ -58,14 +58,14 @@ def nginx_worker_connections(path: Path = NGINX_MAIN) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def nginx_connections_needed(plan: Plan) -> int | None:
+def nginx_connections_needed(plan: Plan) -> str:
     """Per nginx worker: each request in flight holds a client and an upstream connection,
-    plus the idle upstream keep-alive connections it keeps (None: the pushed rate saturates)."""
+    plus the idle upstream keep-alive connections it keeps."""
     env = plan.environment
     inflight = plan.pushed.inflight_per_worker * plan.config.workers
     if not math.isfinite(inflight):
-        return None
-    return math.ceil(2 * inflight / env.nginx_workers + env.nginx_keepalive)
+        return "– (the pushed rate saturates the stack: no finite number)"
+    return str(math.ceil(2 * inflight / env.nginx_workers + env.nginx_keepalive))
 
 
 def _number(value: float) -> str:

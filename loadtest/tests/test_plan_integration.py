@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from loadtest.plan import output, verify
+from loadtest.plan import costs, measure, output, verify
 from loadtest.plan.__main__ import main
 from tests.e2e.compose import docker_unavailable
 
@@ -43,6 +43,23 @@ def planned(tmp_path_factory):
     code = main(env)
     (plan_dir,) = root.iterdir()
     return code, plan_dir
+
+
+def crowded_out(plan_dir) -> str | None:
+    """Why the machine's other tenants, not the stack, decided the outcome (None: they did not).
+
+    On a shared machine (other people's tests here) the node can be too busy for any plan, or
+    busier during the verification than the plan assumed: the planner says so (NO PLAN with the
+    node binding, INCONCLUSIVE), and then the run says nothing about the planner."""
+    headline = (plan_dir / output.REPORT_FILE).read_text().splitlines()[2]
+    if headline.startswith("**NO PLAN") and "node binds first" in headline:
+        (stress,) = (plan_dir / "measure").iterdir()
+        busy = costs.derive(measure.load(stress)).node_background_cores
+        return f"everyone else kept {busy:.2f} cores busy while it measured: {headline}"
+    data = plan_dir / verify.DATA_FILE
+    if data.exists() and json.loads(data.read_text())["verdict"] == "INCONCLUSIVE":
+        return (plan_dir / verify.REPORT_FILE).read_text().splitlines()[2]
+    return None
 
 
 def test_the_plan_is_an_env_fragment_compose_reads(planned):
@@ -82,6 +99,9 @@ def test_the_measurement_saw_every_resource(planned):
 
 def test_the_verified_plan_serves_the_target_within_the_slo(planned):
     code, plan_dir = planned
+    why = crowded_out(plan_dir)
+    if why:
+        pytest.skip(f"the machine's other load decided this run, not the plan ({why})")
     result = json.loads((plan_dir / verify.DATA_FILE).read_text())
     at_target = result["at_target"]
     assert abs(at_target["served_rps"] - TARGET_RPS) <= 0.15 * TARGET_RPS
