@@ -192,7 +192,7 @@ def _check_dict(check: Check) -> dict:
         "phase": check.phase,
         "target_rps": check.target_rps,
         "served_rps": check.served_rps,
-        "background_cores": check.background_cores,
+        "background_cores": {"predicted": p.background_cores, "achieved": check.background_cores},
         "p99_excess_ms": {
             "predicted": _finite(p.p99_excess_ms),
             "predicted_here": _finite(check.predicted_here.p99_excess_ms),
@@ -201,6 +201,10 @@ def _check_dict(check: Check) -> dict:
         "pool_wait_mean_ms": {
             "predicted": _finite(p.pool_wait_mean_s * 1000),
             "achieved": check.pool_wait_mean_ms,
+        },
+        "pool_wait_p99_ms": {
+            "predicted": _finite(p.pool_wait_p99_s * 1000),
+            "achieved": check.pool_wait_p99_ms,
         },
         "utilisation": {
             name: {
