@@ -37,9 +37,20 @@ FURTHER = {
 }
 
 
-def env_values(plan: Plan) -> dict[str, int | float]:
-    """The .env settings of the plan (docker-compose.yml's names)."""
+PGBOUNCER_OVERLAY = "docker-compose.yml:deploy/pgbouncer/compose.pgbouncer.yml"
+
+
+def env_values(plan: Plan) -> dict[str, int | float | str]:
+    """The .env settings of the plan (docker-compose.yml's names; PgBouncer's overlay's
+    (docs/pgbouncer.md) when the database cannot hold every pool)."""
     c = plan.config
+    pgbouncer = {}
+    if plan.pgbouncer_pool:
+        pgbouncer = {
+            "COMPOSE_FILE": PGBOUNCER_OVERLAY,
+            "PGBOUNCER_DEFAULT_POOL_SIZE": plan.pgbouncer_pool,
+            "PGBOUNCER_MAX_CLIENT_CONN": plan.connection_budget,
+        }
     return {
         "API_SCALE": c.replicas,
         "API_REPLICAS": c.replicas,
@@ -50,7 +61,12 @@ def env_values(plan: Plan) -> dict[str, int | float]:
         "DB_MAX_OVERFLOW": c.max_overflow,
         "DB_CONNECTION_BUDGET": plan.connection_budget,
         "POSTGRES_MAX_CONNECTIONS": plan.postgres_max_connections,
+        **pgbouncer,
     }
+
+
+def env_text(value: float | str) -> str:
+    return value if isinstance(value, str) else f"{value:g}"
 
 
 def nginx_worker_connections(path: Path = NGINX_MAIN) -> int | None:
@@ -100,17 +116,14 @@ def write_env(plan: Plan, path: Path, source: str, costs: Costs) -> None:
         f"# Measured in {source}; plan.md beside this file explains every number.",
         "# Copy these lines into .env (docker-compose.yml reads them).",
     ]
-    lines += [f"{name}={value:g}" for name, value in env_values(plan).items()]
+    lines += [f"{name}={env_text(value)}" for name, value in env_values(plan).items()]
     needed, configured = nginx_connections_needed(plan), nginx_worker_connections()
     lines.append(
         f"# nginx (deploy/nginx/nginx.conf, not a variable): worker_connections >= {needed} "
         f"(it has {configured})"
     )
     if plan.pgbouncer_pool:
-        lines.append(
-            f"# PgBouncer in front of PostgreSQL (transaction pooling): default_pool_size = "
-            f"{plan.pgbouncer_pool}, max_client_conn >= {plan.connection_budget}"
-        )
+        lines.append("# COMPOSE_FILE puts PgBouncer (transaction pooling) in front of PostgreSQL")
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -220,7 +233,7 @@ def write_report(plan: Plan, path: Path, measurements: Measurements, costs: Cost
         "## The settings (plan.env)",
         "",
         "```sh",
-        *[f"{name}={value:g}" for name, value in env_values(plan).items()],
+        *[f"{name}={env_text(value)}" for name, value in env_values(plan).items()],
         "```",
         "",
         f"- nginx: `worker_connections` ≥ {nginx_connections_needed(plan)} per worker "

@@ -16,6 +16,7 @@ from loadtest.report import runner
 from testkit.net import wait_until
 from tests.e2e.compose import Stack, docker_unavailable
 
+from .costs import REPO
 from .measure import NODE_FILE
 from .node import NodeSampler
 
@@ -30,14 +31,17 @@ class ComposeStack:
     """with ComposeStack(env) as stack: stack.stress(settings, into) -> the run's directory."""
 
     def __init__(self, env: dict[str, str]):
-        self.env = env
+        # COMPOSE_FILE (a plan with PgBouncer) becomes the Stack's overlays: it runs with -f.
+        files = env.get("COMPOSE_FILE", "").split(":")[1:]
+        self.env = {name: value for name, value in env.items() if name != "COMPOSE_FILE"}
+        self.overlays = tuple(str(REPO / f) for f in files)
         self.stack: Stack | None = None
 
     def __enter__(self) -> "ComposeStack":
         why_not = docker_unavailable()
         if why_not:
             raise RuntimeError(f"no Docker engine to run the stack on ({why_not})")
-        self.stack = Stack.for_tests(prefix=PROJECT_PREFIX, **self.env)
+        self.stack = Stack.for_tests(PROJECT_PREFIX, self.overlays, **self.env)
         try:
             self.stack.build()
             self.stack.up()

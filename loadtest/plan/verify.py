@@ -158,7 +158,7 @@ def verify(
 ) -> Verification:
     """Run the plan on a fresh Compose stack for `duration` per step; write verify.md and
     verify.json into `into`."""
-    env = {name: f"{value:g}" for name, value in output.env_values(plan).items()}
+    env = {name: output.env_text(value) for name, value in output.env_values(plan).items()}
     with ComposeStack(env) as stack:
         settings = stress_settings(plan, costs, mix, duration)
         results = stack.stress(settings, into / "verify")

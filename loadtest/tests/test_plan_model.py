@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from loadtest.plan import planner
+from loadtest.plan import output, planner
 from loadtest.plan.costs import Costs, EndpointCost, with_mix
 from loadtest.plan.model import Config, Environment, Model
 
@@ -127,6 +127,11 @@ def test_a_database_with_few_connections_gets_pgbouncer():
     assert plan.connection_budget + 13 > 100  # every pool's connections would not fit
     assert plan.pgbouncer_pool is not None
     assert plan.postgres_max_connections == plan.pgbouncer_pool + 13 <= 100
+    # plan.env runs it: PgBouncer's overlay, its server pool, every pool as its clients.
+    env = output.env_values(plan)
+    assert env["COMPOSE_FILE"] == "docker-compose.yml:deploy/pgbouncer/compose.pgbouncer.yml"
+    assert env["PGBOUNCER_DEFAULT_POOL_SIZE"] == plan.pgbouncer_pool
+    assert env["PGBOUNCER_MAX_CLIENT_CONN"] == plan.connection_budget
 
 
 @pytest.mark.parametrize(
