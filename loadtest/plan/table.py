@@ -1,5 +1,6 @@
-"""python -m loadtest.plan.table PLAN_DIR...: one row per verified plan (its verify.json),
-predicted vs achieved, and the model's error over them (docs/capacity.md's table)."""
+"""python -m loadtest.plan.table [--plot FILE.png] PLAN_DIR...: one row per verified plan (its
+verify.json), predicted vs achieved, and the model's error over them (docs/capacity.md's
+table); --plot draws predicted against achieved at both steps of every run."""
 
 import json
 import statistics
@@ -7,6 +8,7 @@ import sys
 from pathlib import Path
 
 from . import verify
+from .output import plt
 
 HEADER = (
     "| target | plan (plan.env) | predicted at the target: busiest, p99, binds first at | "
@@ -62,8 +64,12 @@ def errors(v: dict) -> dict[str, float]:
     return found
 
 
+def load(plan_dirs: list[Path]) -> list[dict]:
+    return [json.loads((d / verify.DATA_FILE).read_text()) for d in plan_dirs]
+
+
 def table(plan_dirs: list[Path]) -> str:
-    results = [json.loads((d / verify.DATA_FILE).read_text()) for d in plan_dirs]
+    results = load(plan_dirs)
     lines = [*HEADER, *(row(v) for v in results), "", "Model error (median, range):", ""]
     found = [errors(v) for v in results]
     for name in found[0]:
@@ -74,5 +80,40 @@ def table(plan_dirs: list[Path]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def plot(plan_dirs: list[Path], path: Path) -> None:
+    """Predicted (at the node load the run met) against achieved, per run and step: p99 beyond
+    the designed delays, and each resource's utilisation."""
+    results = load(plan_dirs)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5))
+    for v in results:
+        for check, marker in ((v["at_target"], "o"), (v["pushed"], "^")):
+            if check is None:
+                continue
+            p99 = check["p99_excess_ms"]
+            label = f"{check['target_rps']:g} req/s"
+            left.scatter(p99["predicted_here"], p99["achieved"], marker=marker, label=label)
+            for name, u in check["utilisation"].items():
+                if u["achieved"] is not None and u["predicted_here"] is not None:
+                    right.scatter(u["predicted_here"], u["achieved"], marker=marker, s=25)
+                    right.annotate(name, (u["predicted_here"], u["achieved"]))
+    for axis, title, unit, low in (
+        (left, "p99 beyond the designed delays", "ms", 1.0),
+        (right, "utilisation per resource", "fraction", 0.0),
+    ):
+        top = max(axis.get_xlim()[1], axis.get_ylim()[1])
+        axis.plot([low, top], [low, top], color="grey", linewidth=0.8)  # achieved = predicted
+        axis.set(title=title, xlabel=f"predicted, {unit}", ylabel=f"achieved, {unit}")
+        axis.grid(alpha=0.3)
+    left.set(xscale="log", yscale="log")  # p99s from tens of ms to seconds
+    left.legend(fontsize=7, title="o at the target, ^ +30 %", title_fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 if __name__ == "__main__":
-    print(table([Path(a) for a in sys.argv[1:]]), end="")
+    args = sys.argv[1:]
+    if args[:1] == ["--plot"]:
+        plot([Path(a) for a in args[2:]], Path(args[1]))
+        args = args[2:]
+    print(table([Path(a) for a in args]), end="")

@@ -57,3 +57,9 @@ def test_the_error_is_the_median_and_range_over_runs(tmp_path):
     assert "- p99, % of predicted (plan): +50 (+0 to +100)" in text
     assert "- p99, % of predicted (node load seen): +20 (-20 to +60)" in text
     assert "- node utilisation, points (node load seen): +10 (+10 to +10)" in text
+
+
+def test_the_plot_is_a_png(tmp_path):
+    (tmp_path / verify.DATA_FILE).write_text(json.dumps(verification(100, 95, 60, "PASS")))
+    table.plot([tmp_path], tmp_path / "verified.png")
+    assert (tmp_path / "verified.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
