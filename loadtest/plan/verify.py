@@ -32,6 +32,8 @@ class Check:
     # with the background the run met (everyone else's load moves; this is the model's error
     # without that of guessing the neighbours)
     predicted_here: Prediction
+    # at the rate asked for, with the background the run met: could the node have served it?
+    asked_here: Prediction
     background_cores: float | None  # what everyone else kept busy during the step
     observed: dict[str, float]  # utilisation per resource
     saturates_at: dict[str, float]  # per resource on its own, extrapolated from what was seen
@@ -95,7 +97,7 @@ class Verification:
     def node_allowed_it(self) -> bool:
         """Whether the node, with the load everyone else put on it during the run, could have
         served the target at all, by the model: if not, a miss says nothing about the plan."""
-        here = self.at_target.predicted_here
+        here = self.at_target.asked_here  # at the target: a missed rate is the question
         return not here.saturated and here.p99_excess_ms <= self.plan.target.p99_ms
 
     @property
@@ -143,6 +145,7 @@ def _check(window: measure.Window, target_rps: float, model: Model, m, costs) ->
         served_rps=window.server_rate,
         predicted=predicted,
         predicted_here=here.predict(window.server_rate),
+        asked_here=here.predict(target_rps),
         background_cores=background,
         observed=observed,
         saturates_at=measured_saturation(model, window.server_rate, observed),
