@@ -48,14 +48,16 @@ def row(v: dict) -> str:
 
 def errors(v: dict) -> dict[str, float]:
     """Achieved against predicted at the target: relative for rates and p99 (with the node
-    load the plan assumed, and with the load the run met), in points for utilisation."""
+    load the plan assumed, and with the load the run met), in points for utilisation; a
+    prediction that saturated (None) has no error."""
     at = v["at_target"]
     p99 = at["p99_excess_ms"]
-    found = {
-        "throughput, % of the target": at["served_rps"] / at["target_rps"] - 1,
-        "p99, % of predicted (plan)": p99["achieved"] / p99["predicted"] - 1,
-        "p99, % of predicted (node load seen)": p99["achieved"] / p99["predicted_here"] - 1,
+    pairs = {
+        "p99, % of predicted (plan)": (p99["achieved"], p99["predicted"]),
+        "p99, % of predicted (node load seen)": (p99["achieved"], p99["predicted_here"]),
     }
+    found = {"throughput, % of the target": at["served_rps"] / at["target_rps"] - 1}
+    found |= {name: a / b - 1 for name, (a, b) in pairs.items() if None not in (a, b)}
     for name, u in at["utilisation"].items():
         if u["achieved"] is not None and u["predicted_here"] is not None:
             found[f"{name} utilisation, points (node load seen)"] = (
@@ -69,10 +71,14 @@ def load(plan_dirs: list[Path]) -> list[dict]:
 
 
 def table(plan_dirs: list[Path]) -> str:
+    """The rows, then the model's error over the conclusive runs (an INCONCLUSIVE one met a
+    node the plan could not have served on: its error is the neighbours')."""
     results = load(plan_dirs)
-    lines = [*HEADER, *(row(v) for v in results), "", "Model error (median, range):", ""]
-    found = [errors(v) for v in results]
-    for name in found[0]:
+    conclusive = [v for v in results if v["verdict"] != "INCONCLUSIVE"]
+    lines = [*HEADER, *(row(v) for v in results), ""]
+    lines += [f"Model error over the {len(conclusive)} conclusive runs (median, range):", ""]
+    found = [errors(v) for v in conclusive]
+    for name in dict.fromkeys(n for e in found for n in e):
         values = [100 * e[name] for e in found if name in e]
         lines.append(
             f"- {name}: {statistics.median(values):+.0f} ({min(values):+.0f} to {max(values):+.0f})"

@@ -53,6 +53,7 @@ def test_the_error_is_the_median_and_range_over_runs(tmp_path):
         (d / verify.DATA_FILE).write_text(json.dumps(verification(100, served, p99, "PASS")))
         dirs.append(d)
     text = table.table(dirs)
+    assert "over the 3 conclusive runs" in text
     assert "- throughput, % of the target: +0 (-10 to +10)" in text
     assert "- p99, % of predicted (plan): +50 (+0 to +100)" in text
     assert "- p99, % of predicted (node load seen): +20 (-20 to +60)" in text
