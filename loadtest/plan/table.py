@@ -3,6 +3,7 @@ verify.json), predicted vs achieved, and the model's error over them (docs/capac
 table); --plot draws predicted against achieved at both steps of every run."""
 
 import json
+import math
 import statistics
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ from . import verify
 from .output import plt
 
 HEADER = (
-    "| target | plan (plan.env) | predicted at the target: busiest, p99, binds first at | "
+    "| target | plan (plan.env) | predicted at the rate served: busiest, p99; binds first at | "
     "achieved at the target: req/s, p99, pool wait p99 | others' cores: plan / run | "
     "pushed +30 %: first to saturate | verdict |",
     "|---|---|---|---|---|---|---|",
@@ -87,31 +88,46 @@ def table(plan_dirs: list[Path]) -> str:
 
 
 def plot(plan_dirs: list[Path], path: Path) -> None:
-    """Predicted (at the node load the run met) against achieved, per run and step: p99 beyond
-    the designed delays, and each resource's utilisation."""
+    """Predicted (at the node load the run met) against achieved, per run (a colour) and step
+    (o at the target, ^ pushed): p99 beyond the designed delays, and utilisation per resource
+    (a colour each)."""
     results = load(plan_dirs)
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5))
-    for v in results:
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for n, v in enumerate(results):
+        label = f"{v['target']['rps']:g} req/s, {v['verdict']}"
         for check, marker in ((v["at_target"], "o"), (v["pushed"], "^")):
             if check is None:
                 continue
             p99 = check["p99_excess_ms"]
-            label = f"{check['target_rps']:g} req/s"
-            left.scatter(p99["predicted_here"], p99["achieved"], marker=marker, label=label)
-            for name, u in check["utilisation"].items():
+            left.scatter(
+                p99["predicted_here"] or math.nan,
+                p99["achieved"],
+                marker=marker,
+                color=colours[n % len(colours)],
+                label=label if marker == "o" else None,
+            )
+            for k, (name, u) in enumerate(check["utilisation"].items()):
                 if u["achieved"] is not None and u["predicted_here"] is not None:
-                    right.scatter(u["predicted_here"], u["achieved"], marker=marker, s=25)
-                    right.annotate(name, (u["predicted_here"], u["achieved"]))
+                    right.scatter(
+                        u["predicted_here"],
+                        u["achieved"],
+                        marker=marker,
+                        color=colours[k],
+                        label=name if n == 0 and marker == "o" else None,
+                    )
+    left.set(xscale="log", yscale="log")  # p99s from tens of ms to seconds
+    right.set(xlim=(0, 1.3), ylim=(0, 1.3))  # past 1 a resource is saturated
     for axis, title, unit, low in (
         (left, "p99 beyond the designed delays", "ms", 1.0),
-        (right, "utilisation per resource", "fraction", 0.0),
+        (right, "utilisation at the target (o) and +30 % (^)", "fraction", 0.0),
     ):
         top = max(axis.get_xlim()[1], axis.get_ylim()[1])
         axis.plot([low, top], [low, top], color="grey", linewidth=0.8)  # achieved = predicted
-        axis.set(title=title, xlabel=f"predicted, {unit}", ylabel=f"achieved, {unit}")
+        axis.set(title=title, xlabel=f"predicted at the node load seen, {unit}")
+        axis.set(ylabel=f"achieved, {unit}")
         axis.grid(alpha=0.3)
-    left.set(xscale="log", yscale="log")  # p99s from tens of ms to seconds
-    left.legend(fontsize=7, title="o at the target, ^ +30 %", title_fontsize=7)
+        axis.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
