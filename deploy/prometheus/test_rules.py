@@ -18,7 +18,13 @@ TEST_FILES = sorted((HERE / "tests").glob("*.test.yml"))
 CONFIG = HERE / "prometheus.yml"
 DATASOURCES = REPO / "deploy" / "grafana" / "provisioning" / "datasources"
 # One area per file; every alert of the file starts with the area's prefix.
-AREA_PREFIX = {"api": "Api", "postgres": "Postgres", "edge": "Nginx", "targets": "Target"}
+AREA_PREFIX = {
+    "api": "Api",
+    "postgres": "Postgres",
+    "edge": "Nginx",
+    "targets": "Target",
+    "capacity": "Capacity",
+}
 ALERT_KEYS = ["alert", "expr", "for", "labels", "annotations"]
 ANNOTATION_KEYS = ["summary", "description", "runbook_url"]
 

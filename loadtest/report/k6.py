@@ -152,14 +152,15 @@ def _seconds(duration: str) -> float:
     )
 
 
-def read(results: Path) -> ToolResult:
-    """Everything the report needs from a k6 run's files."""
+def read(results: Path, samples: Samples | None = None) -> ToolResult:
+    """Everything the report needs from a k6 run's files (`samples`: already read)."""
     summary = json.loads((results / SUMMARY_FILE).read_text())
     options_path = results / OPTIONS_FILE
     options = json.loads(options_path.read_text()) if options_path.exists() else {}
     timeline = Timeline(options)
     thresholds = read_thresholds(summary)
-    samples = read_samples(results / SAMPLES_FILE)
+    if samples is None:
+        samples = read_samples(results / SAMPLES_FILE)
 
     if samples.req_time.size == 0:
         empty = RequestStats(0, 0, None, None, None, None, 0.0)

@@ -116,6 +116,14 @@ class Prometheus:
                 return parse_duration(target.get("scrapeInterval", "15s"))
         return None
 
+    def query(self, expr: str, at: float) -> list[dict]:
+        """An instant query's result vector, evaluated at `at` (unix s)."""
+        response = requests.get(
+            f"{self.url}/api/v1/query", params={"query": expr, "time": at}, timeout=TIMEOUT
+        )
+        response.raise_for_status()
+        return response.json()["data"]["result"]
+
     def query_range(self, expr: str, start: float, end: float, step: float) -> list[dict]:
         response = requests.get(
             f"{self.url}/api/v1/query_range",

@@ -243,9 +243,10 @@ def prometheus_status(run: Run) -> tuple[bool, float | None]:
     return remote_write, interval
 
 
-def execute(tool: str, scenario: str) -> int:
-    """Run, report, and return the exit status: non-zero when the thresholds failed."""
-    run = Run.from_env(tool, scenario)
+def execute(tool: str, scenario: str, settings_env=None) -> int:
+    """Run, report, and return the exit status: non-zero when the thresholds failed. The
+    settings come from `settings_env` (os.environ by default)."""
+    run = Run.from_env(tool, scenario, os.environ if settings_env is None else settings_env)
     run.out.mkdir(parents=True, exist_ok=True)
     remote_write, interval = prometheus_status(run)
     env = tool_env(run, remote_write and tool == "k6")

@@ -9,11 +9,13 @@ import json
 import sys
 from pathlib import Path
 
-from . import api_overview, edge, loadtest, postgres
+from . import api_overview, capacity, edge, loadtest, postgres
 
 OUTPUT = Path(__file__).resolve().parent.parent / "dashboards"
 # File name -> module; api-overview.json is Grafana's home dashboard.
-DASHBOARDS = {f"{module.UID}.json": module for module in (api_overview, postgres, edge, loadtest)}
+DASHBOARDS = {
+    f"{module.UID}.json": module for module in (api_overview, postgres, edge, loadtest, capacity)
+}
 
 
 def render(module) -> str:

@@ -19,9 +19,10 @@ from testkit.overload import IMAGES, SCRAPE_INTERVAL_SECONDS, ObservedStack
 REPO = Path(__file__).resolve().parents[3]
 RULE_FILES = sorted((REPO / "deploy" / "prometheus" / "rules").glob("*.rules.yml"))
 # What the overload must set off (the rest must stay quiet): saturation, backlog, latency,
-# shedding and the 5xx it causes, the blocked loop and the killed worker on replica B, and the
-# scrape job with nobody listening.
+# shedding and the 5xx it causes, the blocked loop and the killed worker on replica B, the
+# scrape job with nobody listening, and the headroom of replica A's slots and pool.
 EXPECTED_ALERTS = {
+    "CapacityHeadroomLow",
     "ApiWorkerSaturationHigh",
     "ApiListenBacklogSustained",
     "ApiListenBacklogNearLimit",
@@ -167,7 +168,8 @@ def test_every_dashboard_renders_to_png_from_the_run(observed, tmp_path):
         Prometheus(stack.prometheus.url), run.start, run.end, SCRAPE_INTERVAL_SECONDS, tmp_path
     )
     assert sorted(path.name for path in paths) == [
-        f"dashboard-{uid}.png" for uid in ("api-overview", "edge", "loadtest", "postgres")
+        f"dashboard-{uid}.png"
+        for uid in ("api-overview", "capacity", "edge", "loadtest", "postgres")
     ]
     for path in paths:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 50_000

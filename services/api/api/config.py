@@ -54,13 +54,16 @@ def _cpu_quota() -> float | None:
     return None
 
 
-def available_cpus() -> int:
-    """Return the CPUs this process may use: its affinity, capped by a cgroup CPU quota."""
-    cpus = len(os.sched_getaffinity(0))
+def cpu_limit() -> float:
+    """The CPU time this process may use, in CPUs: its affinity, capped by a cgroup quota."""
+    cpus = float(len(os.sched_getaffinity(0)))
     quota = _cpu_quota()
-    if quota is not None:
-        cpus = min(cpus, math.ceil(quota))
-    return max(1, cpus)
+    return cpus if quota is None else min(cpus, quota)
+
+
+def available_cpus() -> int:
+    """Return the CPUs this process may use, whole: a quota of 1.5 CPUs counts as 2."""
+    return max(1, math.ceil(cpu_limit()))
 
 
 class Settings(BaseSettings):

@@ -31,14 +31,28 @@ log = logging.getLogger(__name__)
 
 
 class InstrumentedQueuePool(QueuePool):
-    """A QueuePool that records how long each checkout waited (its usage is sampled)."""
+    """A QueuePool that records how long each checkout waited and how long each route held
+    its connection (its usage is sampled)."""
 
     def connect(self):
         start = time.perf_counter()
         try:
-            return super().connect()
+            connection = super().connect()
         finally:
             metrics.DB_POOL_CHECKOUT.observe(time.perf_counter() - start)
+        # Charged to the request's route when the connection comes back: one counter write.
+        connection._connection_record.api_held = (
+            time.perf_counter(),
+            metrics.connection_held_counter(),
+        )
+        return connection
+
+    def _do_return_conn(self, record) -> None:
+        since, counter = getattr(record, "api_held", None) or (0.0, None)
+        record.api_held = None
+        if counter is not None:
+            counter.inc(time.perf_counter() - since)
+        super()._do_return_conn(record)
 
     def publish_state(self) -> None:
         """Publish the pool's size and usage (the worker's sampler calls it)."""

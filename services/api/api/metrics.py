@@ -13,7 +13,7 @@ import platform
 import time
 from importlib import metadata
 
-from flask import Flask, Response, got_request_exception, request
+from flask import Flask, Response, got_request_exception, has_request_context, request
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_flask_exporter import PrometheusMetrics
 
@@ -100,6 +100,11 @@ DB_POOL_CHECKOUT = Histogram(
     "Time a request waited for a pool connection (including opening a new one).",
     buckets=LATENCY_BUCKETS,
 )
+DB_CONNECTION_HELD = Counter(
+    "api_db_connection_held_seconds",
+    "Seconds requests held a pool connection, from checkout to return, by route.",
+    ["method", "path"],
+)
 DB_POOL_TIMEOUTS = Counter(
     "api_db_pool_timeouts_total",
     "Requests shed with 503 because no pool connection came within DB_POOL_TIMEOUT.",
@@ -109,6 +114,13 @@ DB_UNAVAILABLE = Counter(
     "Requests answered 503 because the database was unreachable, restarting, dropped the "
     "connection or cancelled the statement (statement timeout).",
 )
+CPUS_AVAILABLE = Gauge(
+    "api_cpus_available",
+    "CPUs the replica may use: its cgroup CPU quota, else the CPUs it may run on.",
+    multiprocess_mode="max",
+)
+# api_worker_cpu_seconds_total{worker} is not declared here: the master reads each worker's
+# CPU time from /proc when Prometheus scrapes (api.master_monitor.WorkerCpuCollector).
 WORKERS = Gauge(
     "api_workers",
     "Live gunicorn workers, as the master counts them.",
@@ -135,6 +147,24 @@ def for_this_worker(gauge: Gauge) -> Gauge:
 @functools.cache
 def _worker_child(gauge: Gauge, pid: int) -> Gauge:
     return gauge.labels(worker=str(pid))
+
+
+def connection_held_counter() -> Counter | None:
+    """The current request's child of DB_CONNECTION_HELD, or None outside a request."""
+    if not has_request_context():
+        return None
+    current = request._get_current_object()  # one context lookup instead of one per attribute
+    return _held_child(current.method, route_template(current))
+
+
+@functools.cache  # bounded: only matched routes reach a view that uses the database
+def _held_child(method: str, path: str) -> Counter:
+    return DB_CONNECTION_HELD.labels(method=method, path=path)
+
+
+def route_template(req) -> str:
+    """Label requests by route template, never by raw URL (unbounded cardinality)."""
+    return req.url_rule.rule if req.url_rule is not None else "<unmatched>"
 
 
 class RequestsInFlight:
@@ -164,9 +194,7 @@ _STARTED = "api.started"
 def record_request(response: Response) -> Response:
     """After each request: observe its duration, count it (one cached child of each)."""
     req = request._get_current_object()
-    rule = req.url_rule
-    # Route templates, never raw URLs: the label's values stay few.
-    key = (req.method, rule.rule if rule is not None else "<unmatched>", response.status_code)
+    key = (req.method, route_template(req), response.status_code)
     children = _request_children.get(key) or _new_request_children(key)
     children[0].observe(time.perf_counter() - req.environ[_STARTED])
     children[1].inc()

@@ -15,7 +15,10 @@ API_DIR = Path(__file__).resolve().parent.parent
 _SETTINGS_ENV = [
     name
     for name in os.environ
+    # API_IMAGE is the Compose stack's image tag, not an API setting: later suites (e2e, swarm,
+    # the planner) build and run it, and without it fall back to the tag every checkout shares.
     if name.startswith(("DB_", "GUNICORN_", "METRICS_", "API_", "EVENT_LOOP_"))
+    and name != "API_IMAGE"
     or name
     in (
         "DATABASE_URL",

@@ -1,13 +1,16 @@
 """What users read matches the code: every setting and every metric is documented."""
 
+import os
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 from prometheus_client import Counter
 from prometheus_client.metrics import MetricWrapperBase
 
 from api import metrics
 from api.config import Settings
+from api.master_monitor import WorkerCpuCollector
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -18,13 +21,19 @@ def documented_names(path: Path) -> set[str]:
 
 
 def exported_metric_names() -> set[str]:
-    """The metrics api.metrics declares."""
-    return {
+    """The metrics api.metrics declares, and the ones the master reads at scrape time."""
+    declared = {
         # prometheus_client keeps counter names without their _total suffix.
         value._name + ("_total" if isinstance(value, Counter) else "")
         for value in vars(metrics).values()
         if isinstance(value, MetricWrapperBase)
     }
+    collected = {
+        sample.name
+        for family in WorkerCpuCollector(SimpleNamespace(WORKERS=[os.getpid()])).collect()
+        for sample in family.samples
+    }
+    return declared | collected
 
 
 def test_every_setting_is_in_the_configuration_guide():

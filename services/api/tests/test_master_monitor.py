@@ -2,6 +2,7 @@
 
 import os
 import socket
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -73,3 +74,15 @@ def test_exits_during_shutdown_are_not_restarts(metrics_dir):
         SimpleNamespace(LISTENERS=[]), SimpleNamespace(pid=4243, aborted=False)
     )
     assert restarts("killed") == before
+
+
+def test_cpu_seconds_of_a_process_is_what_it_used():
+    deadline = time.process_time() + 0.3
+    while time.process_time() < deadline:  # burn some CPU in this process
+        pass
+    # /proc counts in clock ticks (10 ms); the two readings are a few statements apart.
+    assert master_monitor.cpu_seconds(os.getpid()) == pytest.approx(time.process_time(), abs=0.05)
+
+
+def test_cpu_seconds_of_a_process_that_is_gone_is_none():
+    assert master_monitor.cpu_seconds(2**22 + 1) is None  # above the kernel's pid_max

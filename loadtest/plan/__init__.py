@@ -1,0 +1,1 @@
+"""The capacity planner: from a stress run to a sized deployment (`python -m loadtest.plan`)."""
