@@ -11,30 +11,22 @@ tests/e2e/results/network-matrix.json.
 
 import json
 import re
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from tests.least_privilege import (
+    NETWORKS,
+    PUBLISHING,
+    capabilities_and_user,
+    docker,
+    netprobe,
+)
+
 pytestmark = pytest.mark.docker
 
-NETPROBE = (Path(__file__).parent / "netprobe.py").read_text()
 MATRIX = Path(__file__).parent / "results/network-matrix.json"
-
-# The stack's networks each service is on (docker-compose.yml, `networks:`).
-NETWORKS = {
-    "nginx": {"public", "edge", "nginx-status"},
-    "api": {"edge", "data", "metrics-api"},
-    "migrate": {"data"},
-    "db": {"data", "db-status"},
-    "prometheus": {"metrics-api", "metrics-nginx", "metrics-postgres", "ops"},
-    "grafana": {"ops"},
-    "nginx-exporter": {"nginx-status", "metrics-nginx"},
-    "postgres-exporter": {"db-status", "metrics-postgres"},
-}
-# The networks of published ports: the only ones with a gateway (the others are internal).
-PUBLISHING = {"public", "ops"}
 
 # (from, to, port): every connection the stack is made of.
 NEEDED = [
@@ -71,7 +63,7 @@ FORBIDDEN = [
 # Where each service may write (tmpfs and volumes), besides Docker's own /dev, /dev/shm and
 # /dev/mqueue; everything else is read-only.
 WRITABLE = {
-    "nginx": {"/etc/nginx/limits.d", "/var/cache/nginx", "/var/lib/nginx", "/run"},
+    "nginx": {"/etc/nginx/limits.d", "/tmp"},
     "api": {"/run/api-metrics", "/tmp"},
     "db": {"/var/lib/postgresql/data", "/run/postgresql"},  # /var/run links to /run
     "prometheus": {"/prometheus"},
@@ -79,12 +71,6 @@ WRITABLE = {
     "nginx-exporter": set(),
     "postgres-exporter": set(),
 }
-
-
-def docker(*args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        ["docker", *args], capture_output=True, text=True, check=check, timeout=timeout
-    )
 
 
 @pytest.fixture(scope="module")
@@ -104,15 +90,6 @@ def networks_of(stack, container: dict) -> set[str]:
 
 def probe_image(stack) -> str:
     return stack.config()["services"]["api"]["image"]  # has python; built by the session
-
-
-def netprobe(image: str, network: str, targets: list[str]) -> list[dict]:
-    """netprobe.py in a throwaway unprivileged container on `network` ("container:ID" joins
-    that container's network namespace)."""
-    command = ["run", "--rm", "--network", network, "--user", "65534:65534", "--read-only"]
-    command += ["--cap-drop", "ALL", "--security-opt", "no-new-privileges:true"]
-    result = docker(*command, image, "python", "-c", NETPROBE, *targets)
-    return json.loads(result.stdout)
 
 
 @pytest.fixture(scope="module")
@@ -253,12 +230,6 @@ def test_nginx_own_shell_cannot_reach_the_database(stack, containers):
 
 
 # ---------------------------------------------------------------------- privileges
-def proc_status(container: dict) -> dict[str, str]:
-    """/proc/PID/status of the container's main process, read on the host (the engine's)."""
-    text = Path(f"/proc/{container['State']['Pid']}/status").read_text()
-    return dict(line.split(":\t", 1) for line in text.splitlines() if ":\t" in line)
-
-
 def test_every_service_runs_unprivileged(containers):
     for service, container in containers.items():
         host_config = container["HostConfig"]
@@ -269,11 +240,11 @@ def test_every_service_runs_unprivileged(containers):
         assert container["Config"]["User"] not in ("", "0", "root"), service
         if not container["State"]["Running"]:
             continue  # migrate has done its work
-        status = proc_status(container)
-        assert "0" not in status["Uid"].split(), service  # real, effective, saved, fs
+        granted = capabilities_and_user(container)
+        assert "0" not in granted["uids"], service
         for capabilities in ("CapPrm", "CapEff", "CapBnd", "CapAmb"):
-            assert int(status[capabilities], 16) == 0, (service, capabilities)
-        assert status["NoNewPrivs"].strip() == "1", service
+            assert granted[capabilities] == 0, (service, capabilities)
+        assert granted["no_new_privs"], service
 
 
 def writable_mounts(container: dict) -> set[str]:
