@@ -91,6 +91,26 @@ class FaultTarget:
         result = self.stack.query(f"count by (alertname) ({expr})", **params)
         return {sample["metric"]["alertname"] for sample in result}
 
+    def errors_logged(self, since: float, limit: int = 3) -> dict[str, list[str]]:
+        """The first `limit` error lines each of the API (with tracebacks) and nginx logged
+        since `since` (a time()): what a failed assertion shows, as CI keeps no container logs.
+        A 5xx neither logged came from elsewhere (a gunicorn worker killed mid-response)."""
+        markers = {"api": ('"level": "ERROR"',), "nginx": ("[error]", "[crit]", "[alert]")}
+        found = {}
+        for service, service_markers in markers.items():
+            logs = self.stack.compose(
+                "logs",
+                "--no-color",
+                "--no-log-prefix",
+                "--since",
+                f"{since:.3f}",
+                service,
+                check=False,
+            )
+            lines = (logs.stdout + logs.stderr).splitlines()
+            found[service] = [ln for ln in lines if any(m in ln for m in service_markers)][:limit]
+        return found
+
     # ------------------------------------------------------------------ the database
     def db_address(self) -> str:
         [address] = self.stack.addresses("db", "data")

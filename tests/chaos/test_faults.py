@@ -70,8 +70,6 @@ def test_fault_under_load(fault_target, record_scenario, fault: Fault):
     assert expected <= active
     if not fault.asserted:
         return
-    if fault.database:
-        assert figures.failed_not_503 == 0, figures.status_5xx
-    else:
-        assert figures.failed_idempotent == 0, figures.status_5xx
+    failures = figures.failed_not_503 if fault.database else figures.failed_idempotent
+    assert failures == 0, (figures.status_5xx, fault_target.errors_logged(fault_at - WARM_UP_S))
     assert figures.recovery_seconds <= RECOVERY_BOUND_S

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 import gevent
 import psycopg2
+import psycopg2.extensions
 from flask import Flask, current_app
 from gevent import monkey
 from sqlalchemy import Connection, Engine, create_engine, event, text
@@ -67,8 +68,29 @@ def build_engine(settings: Settings) -> Engine:
         pool_recycle=settings.DB_POOL_RECYCLE,
         connect_args=connect_args,
     )
+    event.listen(engine, "checkout", _discard_if_unusable)
     event.listen(engine, "reset", _leave_autocommit)
     return engine
+
+
+def _discard_if_unusable(dbapi_connection, _record, _proxy) -> None:
+    """Pool checkout: a connection the driver has closed, or one still inside a transaction,
+    is replaced by a new one (SQLAlchemy's answer to DisconnectionError) instead of failing
+    every request that draws it until it is discarded. Local state only: no round trip.
+
+    A fault can leave one so in the pool: the driver closes its connection when a wait it was
+    in is interrupted (a greenlet's timeout), and SQLAlchemy, handling another error at that
+    moment, may not have invalidated it. Setting autocommit on such a connection raises the
+    driver's own error, which is not SQLAlchemy's and would answer 500.
+    """
+    if dbapi_connection.closed:
+        state = "closed by the driver"
+    elif dbapi_connection.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+        state = f"in transaction state {dbapi_connection.info.transaction_status}"
+    else:
+        return
+    log.warning("replacing a pooled connection %s", state)
+    raise sa_exc.DisconnectionError(state)
 
 
 def init_app(app: Flask, settings: Settings) -> None:

@@ -1,10 +1,13 @@
 """Database errors: a connection the database drops is a 503, never a 500 nor a lost pool slot."""
 
+import contextlib
+
+import psycopg2
 import psycopg2.extensions
 import pytest
 from psycogreen.gevent import gevent_wait_callback
+from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import text
 
 from api import db
 from api.db import get_engine
@@ -68,3 +71,30 @@ def test_other_database_errors_are_a_500(app):
 
     app.add_url_rule("/fail", view_func=fail)
     assert app.test_client().get("/fail").status_code == 500
+
+
+@pytest.mark.parametrize(
+    "poison",
+    [
+        lambda driver: driver.cursor().execute("SELECT 1"),  # a transaction left open
+        lambda driver: driver.cursor().execute("SELECT 1/0"),  # one left failed
+        lambda driver: driver.close(),  # closed by the driver, not yet discarded
+    ],
+    ids=["in-transaction", "failed-transaction", "closed"],
+)
+def test_a_pooled_connection_left_unusable_is_replaced_not_a_500(app, wait_callback, poison):
+    # As a fault can leave one: every request drawing it would otherwise fail until discarded.
+    engine = get_engine(app)
+    client = app.test_client()
+    assert client.get("/db").status_code == 200  # one connection, now in the pool
+
+    def poison_in_the_pool(dbapi_connection, _record):
+        with contextlib.suppress(psycopg2.Error):  # the failed transaction's own error
+            poison(dbapi_connection)
+
+    # Check-in events run after the pool's reset: the connection goes back poisoned.
+    event.listen(engine, "checkin", poison_in_the_pool, once=True)
+    assert client.get("/db").status_code == 200
+    for _ in range(3):  # whichever pooled connection it draws
+        assert client.get("/db").status_code == 200
+    assert engine.pool.checkedout() == 0

@@ -31,8 +31,9 @@ def test_concurrent_queries_overlap_in_one_worker(start_gunicorn, postgres, driv
     run_concurrently(url, CONCURRENT)  # open the pool's connections first
     elapsed, statuses = run_concurrently(url, CONCURRENT)
     assert statuses == [200] * CONCURRENT
-    # Serially: 20 x 200 ms = 4 s. Overlapped: about 200 ms.
-    assert elapsed < 3 * SLEEP_MS / 1000
+    # Serially: 20 x 200 ms = 4 s. Overlapped: about 200 ms, more on a busy machine; a
+    # quarter of the serial time still tells the two apart.
+    assert elapsed < CONCURRENT * SLEEP_MS / 1000 / 4
 
 
 def test_without_psycogreen_the_worker_serialises_and_reports_blocking(start_gunicorn):
