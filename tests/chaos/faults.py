@@ -61,18 +61,17 @@ class FaultTarget:
         self.stack.scale("api", REPLICAS, wait=True)
 
     def replica_address(self) -> str:
-        container = self.api_containers()[0]
-        [network] = container["NetworkSettings"]["Networks"].values()
-        return network["IPAddress"]
+        """A replica's address where nginx reaches it (the host reaches it there too)."""
+        return self.stack.address(self.api_containers()[0], "edge")
 
     def pool_connections_in_use(self) -> float | None:
         """api_db_pool_checked_out summed over every replica, read from each master's /metrics;
         None while a replica does not answer (restarting)."""
         in_use = 0.0
         for container in self.api_containers():
-            [network] = container["NetworkSettings"]["Networks"].values()
+            address = self.stack.address(container, "metrics-api")
             try:
-                text = requests.get(f"http://{network['IPAddress']}:9200/metrics", timeout=5).text
+                text = requests.get(f"http://{address}:9200/metrics", timeout=5).text
             except requests.RequestException:
                 return None
             for family in text_string_to_metric_families(text):
@@ -114,11 +113,13 @@ class FaultTarget:
 
     # ------------------------------------------------------------------ the database
     def db_address(self) -> str:
-        [address] = self.stack.addresses("db")
+        [address] = self.stack.addresses("db", "data")
         return address
 
     def connect_db(self, **options):
-        """A connection to the stack's PostgreSQL, from the host (its bridge address)."""
+        """A connection to the stack's PostgreSQL, from the host: it reaches the db's address on
+        the internal `data` network directly (that network has no gateway for containers, but
+        the host has its bridge)."""
         return psycopg2.connect(host=self.db_address(), connect_timeout=3, **DATABASE, **options)
 
     def item_rows(self, prefix: str) -> list[tuple[str, int]]:

@@ -172,13 +172,17 @@ class Stack:
         )
         return json.loads(result.stdout)
 
-    def addresses(self, service: str) -> set[str]:
-        """The IP addresses of the service's running containers on the project network."""
-        addresses = set()
-        for container in self.inspect(*self.container_ids(service)):
-            for network in container["NetworkSettings"]["Networks"].values():
-                addresses.add(network["IPAddress"])
-        return addresses
+    def address(self, container: dict, network: str) -> str:
+        """A container's (`docker inspect`) IP address on one of the stack's networks, by the
+        compose file's name for it: "edge", "data", "metrics-api", ..."""
+        return container["NetworkSettings"]["Networks"][f"{self.project}_{network}"]["IPAddress"]
+
+    def addresses(self, service: str, network: str) -> set[str]:
+        """The IP addresses of the service's running containers on one of its networks: each
+        network by role has its own (nginx sees a replica at its "edge" address, Prometheus at
+        its "metrics-api" one)."""
+        containers = self.inspect(*self.container_ids(service))
+        return {self.address(container, network) for container in containers}
 
     def access_log(self, since: float | None = None) -> list[dict]:
         """nginx's JSON access log lines (from `since`, a Unix time, if given)."""

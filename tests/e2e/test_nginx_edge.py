@@ -1,8 +1,9 @@
 """The stack's nginx alone (its image, deploy/nginx/, no replica behind it): what a client gets
 when no replica answers, which requests get a second round, and the per-client limits.
 
-One container, published on a free loopback port, with per-client limits low enough to reach:
-the variables the Compose file passes are set here to small values.
+One container, published on a free loopback port, run as the Compose file runs it (its user,
+read-only root, tmpfs mounts, no capabilities), with per-client limits low enough to reach: the
+variables the Compose file passes are set here to small values.
 """
 
 import json
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.docker
 NGINX = yaml.safe_load(COMPOSE_FILE.read_text())["services"]["nginx"]
 RENDERED = NGINX["environment"]["NGINX_ENVSUBST_OUTPUT_DIR"]  # where the templates go
 LIMITS = {"NGINX_CLIENT_RATE": "1", "NGINX_CLIENT_BURST": "20", "NGINX_CLIENT_CONNECTIONS": "50"}
+TLS_VALUES = {"NGINX_TLS_PORT": "8443", "NGINX_HSTS_MAX_AGE": "60"}  # rendered, unused (TLS off)
 
 
 @pytest.fixture(scope="module")
@@ -33,16 +35,15 @@ def edge():
     port = free_port()
     nginx = REPO / "deploy/nginx"
     command = ["docker", "run", "-d", "--rm", "-p", f"127.0.0.1:{port}:8080"]
+    command += ["--user", NGINX["user"], "--read-only", "--cap-drop", "ALL"]
+    command += ["--security-opt", "no-new-privileges:true"]
+    for mount in NGINX["tmpfs"]:
+        command += ["--tmpfs", mount]
     command += ["-v", f"{nginx}/nginx.conf:/etc/nginx/nginx.conf:ro"]
     command += ["-v", f"{nginx}/conf.d:/etc/nginx/conf.d:ro"]
     command += ["-v", f"{nginx}/templates:/etc/nginx/templates:ro"]
-    command += [
-        "--tmpfs",
-        "/etc/nginx/limits.d",
-        "-e",
-        "NGINX_ENVSUBST_OUTPUT_DIR=/etc/nginx/limits.d",
-    ]
-    for name, value in LIMITS.items():
+    command += ["-e", f"NGINX_ENVSUBST_OUTPUT_DIR={RENDERED}"]
+    for name, value in {**LIMITS, **TLS_VALUES}.items():
         command += ["-e", f"{name}={value}"]
     command += ["--add-host", "api:127.0.0.1", NGINX["image"]]
     container = subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()

@@ -115,17 +115,18 @@ def api_targets_up(stack) -> set[str]:
 
 
 def test_scale_up_spreads_requests_and_each_replica_is_scraped(stack, measurements):
-    before = stack.addresses("api")
+    before = stack.addresses("api", "edge")  # where nginx sends requests
     assert len(before) == 1
     with RequestLoop(stack, ["/json"], threads=2, pause=0.02, prefix="scale-up") as loop:
         started = time.time()
         stack.scale("api", 3)
         running = time.time()  # deadlines count from here: the command's own time is Docker's
-        replicas = stack.addresses("api")
+        replicas = stack.addresses("api", "edge")
         assert len(replicas) == 3
+        scraped = stack.addresses("api", "metrics-api")  # where Prometheus scrapes them
 
         scraped_s = stack.wait_for(
-            lambda: api_targets_up(stack) == replicas,
+            lambda: api_targets_up(stack) == scraped,
             SCALE_UP_DEADLINE_S,
             "Prometheus scraping 3 API replicas",
         )
@@ -162,7 +163,7 @@ def test_scale_up_spreads_requests_and_each_replica_is_scraped(stack, measuremen
 
 
 def test_scale_down_under_load_fails_no_idempotent_request(stack, measurements):
-    if len(stack.addresses("api")) != 3:
+    if len(stack.container_ids("api")) != 3:
         stack.scale("api", 3, wait=True)
     # Fast and slow requests, with and without the database, in flight while replicas stop.
     paths = ["/json", "/db", "/sleep?ms=200", "/api/items?limit=5"]
@@ -182,7 +183,7 @@ def test_scale_down_under_load_fails_no_idempotent_request(stack, measurements):
         failed=len(failures),
         retried_on_another_replica=len(retried),
     )
-    assert len(stack.addresses("api")) == 1
+    assert len(stack.container_ids("api")) == 1
     assert not failures, failures[:5]
     # Draining closes idle keep-alive connections at once: no wait for graceful_timeout (30 s).
     assert scale_down_s < 20

@@ -106,13 +106,13 @@ class SwarmStack:
         label = f"label=com.docker.swarm.service.name={self.service(name)}"
         return docker("ps", "-q", "--filter", label).split()
 
-    def task_addresses(self, name: str) -> set[str]:
-        """Addresses of the service's running tasks on the stack's network."""
-        network = f"{self.name}_default"
+    def task_addresses(self, name: str, network: str) -> set[str]:
+        """Addresses of the service's running tasks on one of the stack's networks by role
+        ("edge": where nginx reaches them, "metrics-api": where Prometheus does)."""
         addresses = set()
         for container_id in self.containers(name):
             networks = json.loads(docker("inspect", container_id))[0]["NetworkSettings"]
-            addresses.add(networks["Networks"][network]["IPAddress"])
+            addresses.add(networks["Networks"][f"{self.name}_{network}"]["IPAddress"])
         return addresses
 
     def running_tasks(self, name: str, template: str) -> list[str]:
