@@ -27,6 +27,7 @@ from tests.e2e.compose import REPO, Stack
 
 REPLICAS = 3
 FAULT_SECONDS = 5  # how long the database stays paused or its connections taken
+PAUSE_ATTEMPTS = 5
 DATABASE = {"user": "app", "password": "changethis", "dbname": "app"}  # the stack's defaults
 POOL_IN_USE = "api_db_pool_checked_out"
 
@@ -181,7 +182,16 @@ def restart_db(target: FaultTarget) -> None:
 
 def pause_db(target: FaultTarget) -> None:
     """Freeze the database (`docker compose pause db`) for FAULT_SECONDS: it answers nothing."""
-    target.stack.compose("pause", "db")
+    # cgroup v1's freezer gives up ("unable to freeze") when processes keep forking while it
+    # works, as PostgreSQL does for each new connection under this load: try again, as an
+    # operator would.
+    for _ in range(PAUSE_ATTEMPTS):
+        result = target.stack.compose("pause", "db", check=False)
+        if result.returncode == 0 or "unable to freeze" not in result.stderr:
+            break
+        time.sleep(0.2)
+    if result.returncode != 0:
+        raise RuntimeError(f"docker compose pause db failed: {result.stderr.strip()}")
     time.sleep(FAULT_SECONDS)
     target.stack.compose("unpause", "db")
 
