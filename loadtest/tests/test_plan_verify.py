@@ -1,5 +1,6 @@
 """VERIFY's verdict on synthetic runs: a miss is the plan's fault only if the node could have
-served the target with the load everyone else put on it."""
+served the target with the load everyone else put on it, and the bottleneck is checked against
+the one the model names for the node the run met."""
 
 from dataclasses import replace
 
@@ -30,6 +31,7 @@ def missed(background: float) -> verify.Verification:
         background_cores=background,
         observed={"node": 0.99},
         saturates_at={"node": 55.0},
+        binding_here=planner.binding_resource(here.saturation_rates(alone=True)),
         p99_excess_ms=10_000,
         pool_wait_mean_ms=0.0,
         pool_wait_p99_ms=0.0,
@@ -51,3 +53,36 @@ def test_a_miss_is_inconclusive_only_when_the_node_could_not_serve_the_target(ba
     result = missed(background)
     assert not result.passed
     assert result.verdict == verdict
+
+
+# 2 ms of worker CPU (one worker: 500 req/s) and 3.5 ms of node CPU per request on 2 cores:
+# with 0.4 cores busy elsewhere the node saturates first (457 req/s), on a quiet node the
+# worker's CPU does (the node would last to 571 req/s).
+@pytest.mark.parametrize(("background", "named_here"), [(0.4, "node"), (0.0, "cpu")])
+def test_the_bottleneck_is_the_one_named_for_the_node_the_run_met(background, named_here):
+    c = costs(node_ms=3.5)
+    environment = replace(NODE, node_cpu_per_request=0.0035)
+    plan = planner.plan(c, planner.Target(120, 500), environment)
+    assert plan.binding == "node"
+    here = Model(c, plan.config, replace(environment, background_cores=background))
+    seen = here.predict(156)
+    pushed = verify.Check(
+        phase="step_02",
+        target_rps=156,
+        served_rps=156,
+        predicted=Model(c, plan.config, plan.environment).predict(156),
+        predicted_here=seen,
+        asked_here=seen,
+        background_cores=background,
+        observed={"cpu": 0.31, "node": 0.4},
+        saturates_at={"cpu": 500.0, "node": 571.0},  # what a quiet node showed
+        p99_excess_ms=20,
+        pool_wait_mean_ms=0.0,
+        pool_wait_p99_ms=0.0,
+        error_rate=0.0,
+        binding_here=planner.binding_resource(here.saturation_rates(alone=True)),
+    )
+    assert pushed.binding_here == named_here
+    result = verify.Verification(plan, "run", "40s", pushed, pushed, [])
+    # The metrics show the worker's CPU first: right for a quiet node, not for the one planned.
+    assert result.bottleneck_ok == (named_here == "cpu")
