@@ -151,7 +151,8 @@ def _check(window: measure.Window, target_rps: float, model: Model, m, costs) ->
         asked_here=here.predict(target_rps),
         background_cores=background,
         observed=observed,
-        saturates_at=measured_saturation(model, window.server_rate, observed),
+        # The node's measured utilisation includes the background the run met, not the plan's.
+        saturates_at=measured_saturation(here, window.server_rate, observed),
         binding_here=binding_resource(here.saturation_rates(alone=True)),
         p99_excess_ms=window.client_p99_excess_ms,
         pool_wait_mean_ms=waits * 1000,
