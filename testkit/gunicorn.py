@@ -9,7 +9,7 @@ from pathlib import Path
 
 import requests
 
-from .net import free_port, port_open, wait_until
+from .net import free_ports, port_open, wait_until
 
 API_DIR = Path(__file__).resolve().parent.parent / "services" / "api"
 
@@ -31,8 +31,7 @@ class GunicornServer:
     """gunicorn -c gunicorn.conf.py api.wsgi:app with `env` overrides, on free ports."""
 
     def __init__(self, database_url: str, **env: str | int):
-        self.port = free_port()
-        self.metrics_port = free_port()
+        self.port, self.metrics_port = free_ports(2)
         self.url = f"http://127.0.0.1:{self.port}"
         self.metrics_url = f"http://127.0.0.1:{self.metrics_port}/metrics"
         self._metrics_dir = tempfile.mkdtemp(prefix="gunicorn-test-metrics-")

@@ -1,14 +1,26 @@
 """Loopback ports and readiness polling."""
 
+import contextlib
 import socket
 import time
 
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    [port] = free_ports(1)
+    return port
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` different TCP ports on 127.0.0.1 that nothing listens on right now. Held open
+    together while chosen: ports picked one after the other can repeat (the kernel may hand a
+    just-closed port out again), and a server given the same port twice answers one of its
+    ports with the other's content."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
 
 
 def becomes_true(condition, timeout: float, interval: float = 0.1) -> bool:

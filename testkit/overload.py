@@ -28,7 +28,7 @@ from pathlib import Path
 
 from .docker import Container
 from .gunicorn import GunicornServer, migrate_database
-from .net import free_port, port_open, wait_until
+from .net import free_port, free_ports, port_open, wait_until
 from .postgres import ThrowawayPostgres
 from .prometheus import NativePrometheus
 
@@ -142,7 +142,7 @@ class ObservedStack:
         self.replica_a = self._keep(GunicornServer(self.postgres.url, **REPLICA_A)).start()
         self.replica_b = self._keep(GunicornServer(self.postgres.url, **REPLICA_B)).start()
 
-        edge_port, status_port = free_port(), free_port()
+        edge_port, status_port = free_ports(2)
         conf = self._dir / "nginx.conf"
         conf.write_text(
             NGINX_CONF.format(
@@ -156,7 +156,7 @@ class ObservedStack:
         wait_until(lambda: port_open(status_port), 15, "nginx")
         self.edge_url = f"http://127.0.0.1:{edge_port}"
 
-        nginx_exporter_port, postgres_exporter_port = free_port(), free_port()
+        nginx_exporter_port, postgres_exporter_port = free_ports(2)
         self._keep(
             Container(
                 NGINX_EXPORTER_IMAGE,
